@@ -1,0 +1,5 @@
+"""The ``portrait-animator`` command (being built)."""
+
+
+def main(argv=None):
+    raise SystemExit("portrait-animator: not built yet")

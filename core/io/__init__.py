@@ -1,0 +1,1 @@
+"""Image and video input/output: OpenImageIO frames, video decoding, frame naming, metadata, colour."""
