@@ -1,0 +1,83 @@
+"""What every renderer receives and returns.
+
+The pipeline analyses the still once into a ``SourceFace`` (an aligned square crop and its landmarks), turns
+each driver frame into a ``TargetFace`` (where the still's landmarks should be, in the same crop space), and
+asks a renderer for a ``RenderedFace``. Paste-back into the full-resolution still is the pipeline's job, so
+renderers only ever see crops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass
+class SourceShot:
+    """One aligned shot of the person: a square crop and its landmarks in crop pixels."""
+
+    rgb: np.ndarray  # (S, S, 3) float32 sRGB in [0, 1]
+    landmarks: np.ndarray  # (68, 2) float32, crop pixel coordinates
+    dense: np.ndarray | None = None  # (478, 2) float32 or None
+
+
+@dataclass
+class SourceFace:
+    """The still to animate, prepared once: its crop (shot 0) plus any further shots (K-shot)."""
+
+    shots: list[SourceShot]  # shots[0] is the still that is animated
+    crop_size: int
+    crop_from_still: np.ndarray  # (2, 3) similarity mapping still pixels to crop pixels
+    still_rgb: np.ndarray  # (H, W, 3) float32 sRGB, the full still
+    still_alpha: np.ndarray | None = None  # (H, W) float32 straight alpha, or None
+    identity: dict = field(default_factory=dict)  # file names, hashes: for caches and provenance
+
+    @property
+    def crop(self) -> SourceShot:
+        return self.shots[0]
+
+
+@dataclass
+class TargetFace:
+    """Where the still's face should be in one output frame, in the source crop's pixel space."""
+
+    frame_number: int
+    landmarks: np.ndarray  # (68, 2) float32
+    dense: np.ndarray | None = None  # (478, 2) float32 when the source has a dense mesh
+    driver_crop: np.ndarray | None = None  # (S, S, 3) float32: the driver frame aligned to the target
+    driver_landmarks: np.ndarray | None = None  # (68, 2) of the driver in driver_crop's pixels
+
+
+@dataclass
+class RenderedFace:
+    """A renderer's output for one frame, in crop space.
+
+    ``source_map`` (optional) says, per crop pixel, which crop position of the source it shows; the warp
+    renderer sets it so paste-back can resample the full-resolution still instead of the crop (no loss of
+    detail when the face in the still is larger than the crop). ``overlay`` is then drawn over that
+    (e.g. the inner mouth) with ``overlay_alpha``.
+    """
+
+    rgb: np.ndarray  # (S, S, 3) float32 sRGB
+    matte: np.ndarray  # (S, S) float32 in [0, 1]: where the face was animated
+    source_map: np.ndarray | None = None  # (S, S, 2) float32 crop-space sample positions
+    overlay: np.ndarray | None = None  # (S, S, 3) float32
+    overlay_alpha: np.ndarray | None = None  # (S, S) float32
+
+
+class FaceRenderer(Protocol):
+    """A renderer: prepared once for a source face, then called once per frame."""
+
+    name: str
+
+    def prepare(self, source: SourceFace) -> None:
+        ...
+
+    def render(self, target: TargetFace) -> RenderedFace:
+        ...
+
+    def describe(self) -> dict:
+        """Renderer name, checkpoint id and settings, written into every frame's provenance."""
+        ...
