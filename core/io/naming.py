@@ -55,7 +55,7 @@ class FramePattern:
 
     @property
     def extension(self) -> str:
-        return os.path.splitext(self.suffix)[1].lower()
+        return os.path.splitext("frame" + self.suffix)[1].lower()  # a bare ".exr" is not a hidden file
 
     @property
     def glob(self) -> str:
