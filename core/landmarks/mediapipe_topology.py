@@ -52,3 +52,10 @@ LIP_POINTS = tuple(sorted(set(OUTER_LIP_UPPER + OUTER_LIP_LOWER + INNER_LIP_UPPE
 EYE_POINTS = tuple(sorted(set(RIGHT_EYE_UPPER + RIGHT_EYE_LOWER + LEFT_EYE_UPPER + LEFT_EYE_LOWER
                               + RIGHT_IRIS + LEFT_IRIS)))
 BROW_POINTS = tuple(sorted(set(RIGHT_BROW + LEFT_BROW)))
+
+
+def to_ibug68(dense):
+    """(..., 478, 2) mesh points -> (..., 68, 2) float32 points in iBUG 300-W order (NaN stays NaN)."""
+    import numpy as np
+
+    return np.asarray(dense, dtype=np.float32)[..., list(TO_IBUG68), :]

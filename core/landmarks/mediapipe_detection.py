@@ -1,0 +1,120 @@
+"""Face boxes anywhere in an image of any size, with MediaPipe's BlazeFace detectors (shipped in the wheel).
+
+The detectors see the whole image squeezed into 128 px (short range) or 192 px (full range). The
+short-range model finds faces that fill much of the frame (the usual portrait) and the full-range model
+faces down to about 7% of the frame's side. For a small face in a big image — a 300 px face in a 6000 px
+scan, a phone video with the speaker far away — the image is searched in overlapping windows, coarse to
+fine, stopping at the first scale that finds anything.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .crop_window import CropWindow
+
+MIN_DETECTION_SCORE = 0.5
+# Images are handed to the detectors at most this large: their inputs are 128-192 px anyway.
+DETECTOR_IMAGE = 640
+# The full-range model misses faces that fill the frame; a border around the image brings them in range.
+BORDER_FRACTION = 0.25
+# Coarse-to-fine window search: windows no smaller than this (image pixels), at most this many per scale.
+MIN_WINDOW = 256
+MAX_WINDOWS_PER_SCALE = 64
+# Two boxes overlapping more than this are one face.
+SAME_FACE_IOU = 0.3
+
+
+@dataclass(frozen=True)
+class FaceBox:
+    """A detected face: box (x0, y0, x1, y1) and the subject's right and left eye, in image pixels."""
+
+    box: tuple[float, float, float, float]
+    right_eye: tuple[float, float]
+    left_eye: tuple[float, float]
+    score: float
+
+
+def box_iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def distinct(boxes: list[FaceBox]) -> list[FaceBox]:
+    """Non-maximum suppression: the best-scoring box of each group of overlapping boxes."""
+    kept: list[FaceBox] = []
+    for candidate in sorted(boxes, key=lambda b: b.score, reverse=True):
+        if all(box_iou(candidate.box, other.box) <= SAME_FACE_IOU for other in kept):
+            kept.append(candidate)
+    return kept
+
+
+class FaceBoxDetector:
+    """MediaPipe's short- and full-range face detectors over a window search."""
+
+    def __init__(self):
+        import mediapipe as mp
+
+        detection = mp.solutions.face_detection
+        self._short = detection.FaceDetection(model_selection=0, min_detection_confidence=MIN_DETECTION_SCORE)
+        self._full = detection.FaceDetection(model_selection=1, min_detection_confidence=MIN_DETECTION_SCORE)
+
+    def detect(self, image: np.ndarray) -> list[FaceBox]:
+        """Every face found, best score first; an empty list when there is none."""
+        height, width = image.shape[:2]
+        whole = CropWindow.around((width / 2, height / 2), max(width, height), DETECTOR_IMAGE)
+        crop = whole.cut(image, fill=0)  # black bars around a non-square image, as MediaPipe's letterbox
+        found = self._run(self._short, crop, whole)
+        border = round(crop.shape[0] * BORDER_FRACTION)
+        padded = CropWindow(
+            (whole.origin[0] - border / whole.scale, whole.origin[1] - border / whole.scale),
+            whole.side + 2 * border / whole.scale, crop.shape[0] + 2 * border)
+        found += self._run(self._full, cv2.copyMakeBorder(crop, border, border, border, border,
+                                                          cv2.BORDER_CONSTANT, value=(0, 0, 0)), padded)
+        window = max(width, height) / 2
+        while not found and window >= MIN_WINDOW:
+            windows = _windows(width, height, window)
+            if len(windows) > MAX_WINDOWS_PER_SCALE:
+                break
+            for part in windows:
+                found += self._run(self._full, part.cut(image, fill=0), part)
+            window /= 2
+        return distinct(found)
+
+    @staticmethod
+    def _run(model, crop: np.ndarray, window: CropWindow) -> list[FaceBox]:
+        result = model.process(np.ascontiguousarray(crop))
+        boxes = []
+        for detection in result.detections or []:
+            data = detection.location_data
+            rel = data.relative_bounding_box
+            size = crop.shape[0]
+            corners = window.to_image(np.array([[rel.xmin, rel.ymin],
+                                                [rel.xmin + rel.width, rel.ymin + rel.height]]) * size)
+            eyes = window.to_image(np.array([[k.x, k.y] for k in data.relative_keypoints[:2]]) * size)
+            boxes.append(FaceBox(tuple(float(v) for v in corners.reshape(-1)), tuple(map(float, eyes[0])),
+                                 tuple(map(float, eyes[1])), float(detection.score[0])))
+        return boxes
+
+    def close(self) -> None:
+        self._short.close()
+        self._full.close()
+
+
+def _windows(width: int, height: int, side: float) -> list[CropWindow]:
+    """Square windows of ``side`` px overlapping by half, covering the image."""
+    def starts(length):
+        if length <= side:
+            return [(length - side) / 2]
+        count = math.ceil((length - side) / (side / 2)) + 1
+        return list(np.linspace(0, length - side, count))
+
+    size = min(DETECTOR_IMAGE, math.ceil(side))
+    return [CropWindow((x, y), side, size) for y in starts(height) for x in starts(width)]
