@@ -1,0 +1,119 @@
+"""Crop geometry: similarity transforms, Procrustes fits and the face-crop transform.
+
+Transforms are 2x3 float64 matrices acting on row vectors of pixel coordinates (x right, y down, pixel
+centres at integer + 0.5), so ``apply(m, p) = p @ m[:, :2].T + m[:, 2]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .landmarks import ibug68
+
+# Points that move with the skull rather than with expressions: nose, eye corners, upper jaw line.
+RIGID_68 = (27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45, 0, 1, 15, 16)
+
+
+def apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Map (..., 2) points through a 2x3 affine matrix."""
+    points = np.asarray(points, dtype=np.float64)
+    return (points @ matrix[:, :2].T + matrix[:, 2]).astype(np.float32)
+
+
+def invert(matrix: np.ndarray) -> np.ndarray:
+    linear = np.linalg.inv(matrix[:, :2])
+    return np.hstack([linear, -linear @ matrix[:, 2:3]])
+
+
+def compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """The transform that applies ``inner`` first, then ``outer``."""
+    return np.hstack([outer[:, :2] @ inner[:, :2], outer[:, :2] @ inner[:, 2:3] + outer[:, 2:3]])
+
+
+def identity() -> np.ndarray:
+    return np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+
+
+def fit_similarity(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Least-squares similarity (rotation, uniform scale, translation) mapping ``src`` onto ``dst``.
+
+    Umeyama's closed form; reflections are excluded. Rows with NaN are ignored.
+    """
+    src = np.asarray(src, dtype=np.float64).reshape(-1, 2)
+    dst = np.asarray(dst, dtype=np.float64).reshape(-1, 2)
+    w = np.ones(len(src)) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
+    keep = np.isfinite(src).all(1) & np.isfinite(dst).all(1) & (w > 0)
+    src, dst, w = src[keep], dst[keep], w[keep]
+    if len(src) < 2:
+        raise ValueError("a similarity needs at least two finite point pairs")
+    w = w / w.sum()
+    mu_s = (w[:, None] * src).sum(0)
+    mu_d = (w[:, None] * dst).sum(0)
+    s0, d0 = src - mu_s, dst - mu_d
+    cov = (w[:, None] * d0).T @ s0
+    u, sig, vt = np.linalg.svd(cov)
+    sign = np.ones(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        sign[-1] = -1.0
+    rot = u @ np.diag(sign) @ vt
+    var_s = (w * (s0 ** 2).sum(1)).sum()
+    scale = (sig * sign).sum() / var_s if var_s > 0 else 1.0
+    linear = scale * rot
+    return np.hstack([linear, (mu_d - linear @ mu_s)[:, None]])
+
+
+def similarity_params(matrix: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """(scale, angle in radians, translation) of a similarity matrix."""
+    scale = float(np.hypot(matrix[0, 0], matrix[1, 0]))
+    angle = float(np.arctan2(matrix[1, 0], matrix[0, 0]))
+    return scale, angle, matrix[:, 2].copy()
+
+
+def similarity_from_params(scale: float, angle: float, translation) -> np.ndarray:
+    c, s = np.cos(angle) * scale, np.sin(angle) * scale
+    return np.array([[c, -s, translation[0]], [s, c, translation[1]]], dtype=np.float64)
+
+
+def scale_motion(matrix: np.ndarray, gain: float, centre) -> np.ndarray:
+    """A similarity ``gain`` times as strong as ``matrix`` (0 = identity, 1 = itself), about ``centre``.
+
+    Rotation angle and log-scale are multiplied by the gain, and so is the motion of ``centre``, so the
+    result stays a rigid-looking motion even for gains above 1.
+    """
+    scale, angle, _ = similarity_params(matrix)
+    centre = np.asarray(centre, dtype=np.float64)
+    moved = matrix[:, :2] @ centre + matrix[:, 2]
+    new_scale = float(np.exp(gain * np.log(max(scale, 1e-6))))
+    new_angle = gain * angle
+    target = centre + gain * (moved - centre)
+    linear = similarity_from_params(new_scale, new_angle, (0.0, 0.0))[:, :2]
+    return np.hstack([linear, (target - linear @ centre)[:, None]])
+
+
+def eye_centres(landmarks68: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(subject's right eye centre, subject's left eye centre) — image left and right for a frontal face."""
+    points = np.asarray(landmarks68, dtype=np.float64)
+    return points[list(ibug68.RIGHT_EYE)].mean(0), points[list(ibug68.LEFT_EYE)].mean(0)
+
+
+def face_crop_transform(landmarks68: np.ndarray, crop_size: int, zoom: float = 1.0) -> np.ndarray:
+    """The similarity mapping still pixels to a square face crop of ``crop_size`` pixels.
+
+    FFHQ's alignment (Karras et al. 2019): upright eye line, the face centred a little above the mouth,
+    the crop side four eye distances (or 3.6 eye-to-mouth distances) — enough for hair and chin. ``zoom``
+    above 1 frames tighter. The networks are trained on exactly this crop.
+    """
+    points = np.asarray(landmarks68, dtype=np.float64)
+    eye_r, eye_l = eye_centres(points)
+    mouth = (points[48] + points[54]) / 2.0
+    eye_avg = (eye_r + eye_l) / 2.0
+    eye_to_eye = eye_l - eye_r
+    eye_to_mouth = mouth - eye_avg
+    x = eye_to_eye - np.array([-eye_to_mouth[1], eye_to_mouth[0]])
+    x /= np.hypot(*x)
+    half = max(np.hypot(*eye_to_eye) * 2.0, np.hypot(*eye_to_mouth) * 1.8) / zoom
+    centre = eye_avg + eye_to_mouth * 0.1
+    scale = crop_size / (2.0 * half)
+    cos, sin = x * scale
+    linear = np.array([[cos, sin], [-sin, cos]])
+    return np.hstack([linear, (np.array([crop_size / 2.0, crop_size / 2.0]) - linear @ centre)[:, None]])

@@ -1,0 +1,83 @@
+"""Drivers: what moves the face — a video, a frame sequence, a landmark file or a procedural preset.
+
+Every kind becomes a ``LandmarkTrack`` of the whole driver (never just the frames being rendered: the
+neutral frame and smoothing must not depend on how a farm splits the shot). Video and frame drivers keep
+their frames too, for painting the inside of an opening mouth. Tracks of videos are cached by the driver's
+content hash.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from . import presets
+from .cache import FileCache, cache_key
+from .config import RenderJob
+from .errors import NoFaceError, UnreadableFileError
+from .io.provenance import file_sha256
+from .landmarks import smooth_track, track_frames
+from .landmarks.track import LandmarkTrack
+from .render.base import SourceFace
+from .version import __version__
+
+if TYPE_CHECKING:
+    from .io.video import FrameSource
+
+TRACKING_VERSION = 1  # bump when tracking results would change, to invalidate caches
+
+
+@dataclass
+class Driver:
+    """A resolved driver: its landmark track, its frames when it has any, and its identity."""
+
+    kind: str  # "video", "frames", "landmarks" or "preset"
+    track: LandmarkTrack
+    frames: "FrameSource | None"
+    name: str
+    sha256: str | None
+
+
+def load_driver(job: RenderJob, source: SourceFace, cache: FileCache,
+                progress: Callable[[int, int, str], None] | None = None) -> Driver:
+    spec = job.driver
+    if spec.startswith("preset:"):
+        name = presets.parse_preset(spec)
+        length = None if job.frames.end is None else max(job.frames.end, 2)
+        track = presets.preset_track(name, source.crop.landmarks, frames=length, seed=job.seed,
+                                     image_size=(job.crop_size, job.crop_size))
+        return Driver("preset", track, None, spec, None)
+    if not os.path.exists(spec):
+        raise UnreadableFileError(f"{spec}: driver not found (give a video, a frame folder or pattern, "
+                                  "a landmark .npz, or preset:idle|blink|smile|talk)")
+    if spec.lower().endswith(".npz"):
+        track = LandmarkTrack.load(spec)
+        if not track.valid.any():
+            raise NoFaceError(f"{spec}: the landmark file has no frame with a face (all rows are NaN)")
+        return Driver("landmarks", _smoothed(track, job), None, os.path.basename(spec), file_sha256(spec))
+    from .io.video import open_frames  # the video decoder loads only for frame drivers
+
+    frames = open_frames(spec)
+    digest = frames.content_sha256()
+    key = cache_key("driver", sha256=digest, backend=job.landmark_backend, version=TRACKING_VERSION,
+                    engine=__version__)
+
+    def compute() -> LandmarkTrack:
+        total = frames.frame_count
+
+        def report(done, _total=None, message=""):
+            if progress:
+                progress(done, total, message or f"tracking driver frame {done}/{total}")
+
+        return track_frames(frames.frames(), backend=job.landmark_backend, fps=frames.fps, source=spec,
+                            progress=report)
+
+    track, _ = cache.get_or_compute(key, compute, LandmarkTrack.save, LandmarkTrack.load)
+    kind = "video" if os.path.isfile(spec) else "frames"
+    return Driver(kind, _smoothed(track, job), frames, os.path.basename(spec.rstrip(os.sep)), digest)
+
+
+def _smoothed(track: LandmarkTrack, job: RenderJob) -> LandmarkTrack:
+    strength = job.motion.smoothing
+    return smooth_track(track, strength) if strength > 0 else track

@@ -1,0 +1,304 @@
+"""Motion transfer: from a driver's landmark track to target landmarks on the still.
+
+Relative mode (the default) keeps the still's identity: the driver's head motion and its expression
+*changes* relative to a neutral driver frame are applied to the still's own face shape, so a painting keeps
+its proportions whoever drives it (the paper's weakness — Mona Lisa turning into the driver — cannot happen).
+Absolute mode places the driver's face shape itself on the still.
+
+Per frame:
+1. head pose: the similarity taking the neutral driver frame to this frame, fitted on rigid points;
+2. expression: this frame with its head pose undone, minus the neutral frame;
+3. the expression is carried into the still's frame (scale/rotation between the two faces) and multiplied by
+   per-region gains; eyelids use the driver's eye-opening *ratio* instead, so a blink closes the still's eyes
+   fully whatever the relative eye sizes; inner lips never cross;
+4. the head pose, expressed in the still's frame and scaled by the head gain, moves the result.
+A driver with only 68 points still moves the source's dense mesh: each dense point follows a fixed
+region-aware interpolation of the 68 displacements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from . import align
+from .config import MotionConfig
+from .landmarks import ibug68
+from .landmarks import mediapipe_topology as mpt
+from .landmarks.track import LandmarkTrack
+
+REGIONS = ("head", "eyes", "brows", "mouth")
+_LOWER_JAW = tuple(range(4, 13))  # the chin and lower jaw move with the mouth
+
+
+def region_of_68() -> np.ndarray:
+    """(68,) region index (into REGIONS) of each iBUG point."""
+    labels = np.zeros(ibug68.COUNT, dtype=np.int64)
+    labels[list(ibug68.EYES)] = REGIONS.index("eyes")
+    labels[list(ibug68.BROWS)] = REGIONS.index("brows")
+    labels[list(ibug68.MOUTH) + list(_LOWER_JAW)] = REGIONS.index("mouth")
+    return labels
+
+
+def eye_openness(landmarks68: np.ndarray) -> np.ndarray:
+    """(..., 2) eye-aspect ratios (subject's right, left): lid gap over eye width."""
+    p = np.asarray(landmarks68, dtype=np.float64)
+
+    def ratio(c0, u1, u2, c1, l2, l1):
+        gap = np.linalg.norm(p[..., u1, :] - p[..., l1, :], axis=-1) + np.linalg.norm(
+            p[..., u2, :] - p[..., l2, :], axis=-1)
+        return gap / (2.0 * np.linalg.norm(p[..., c0, :] - p[..., c1, :], axis=-1) + 1e-9)
+
+    return np.stack([ratio(36, 37, 38, 39, 40, 41), ratio(42, 43, 44, 45, 46, 47)], axis=-1)
+
+
+def mouth_openness(landmarks68: np.ndarray) -> np.ndarray:
+    """(...) inner-lip gap over mouth width."""
+    p = np.asarray(landmarks68, dtype=np.float64)
+    gap = sum(np.linalg.norm(p[..., a, :] - p[..., b, :], axis=-1) for a, b in ((61, 67), (62, 66), (63, 65)))
+    return gap / (3.0 * np.linalg.norm(p[..., 48, :] - p[..., 54, :], axis=-1) + 1e-9)
+
+
+def choose_neutral(track: LandmarkTrack, how: str) -> int:
+    """Row index of the driver's neutral frame: ``first``, a 1-based frame number, or ``auto``.
+
+    ``auto`` prefers a closed mouth, typical eye opening and a typical head pose, among confident frames.
+    """
+    valid = np.flatnonzero(track.valid)
+    if how == "first":
+        return int(valid[0])
+    if how != "auto":
+        wanted = int(how)
+        rows = np.flatnonzero(track.frame_numbers == wanted)
+        if len(rows) == 0 or not track.valid[rows[0]]:
+            raise ValueError(f"neutral frame {wanted} has no face in the driver")
+        return int(rows[0])
+    points = track.landmarks[valid].astype(np.float64)
+    mouth = mouth_openness(points)
+    eyes = eye_openness(points).mean(-1)
+    ref = np.nanmedian(points, axis=0)
+    poses = np.array([align.similarity_params(align.fit_similarity(ref[list(align.RIGID_68)],
+                                                                   p[list(align.RIGID_68)]))
+                      for p in points], dtype=object)
+    angles = np.array([abs(float(a)) for _, a, _ in poses])
+    score = (mouth / (np.median(mouth) + 0.05)
+             + np.abs(eyes - np.median(eyes)) / (np.median(eyes) + 1e-6) * 2.0
+             + angles / 0.1
+             + (1.0 - track.confidence[valid]) * 2.0)
+    return int(valid[int(np.argmin(score))])
+
+
+@dataclass
+class TargetShapes:
+    """Target landmarks for a run of frames, in the source's (crop) coordinates."""
+
+    landmarks: np.ndarray  # (F, 68, 2)
+    dense: np.ndarray | None  # (F, 478, 2)
+    frame_numbers: np.ndarray  # (F,)
+    neutral_row: int
+
+
+class MotionTransfer:
+    """Turns a driver track into target shapes for one source face (see the module docstring)."""
+
+    def __init__(self, config: MotionConfig, source_landmarks: np.ndarray,
+                 source_dense: np.ndarray | None = None):
+        self.config = config
+        self.src68 = np.asarray(source_landmarks, dtype=np.float64)
+        self.src_dense = None if source_dense is None else np.asarray(source_dense, dtype=np.float64)
+        self.labels68 = region_of_68()
+        if self.src_dense is not None:
+            self.dense_labels = self._dense_regions()
+            self.dense_from_68 = interpolation_from_68(self.src68, self.src_dense)
+
+    # ------------------------------------------------------------------------------------- public
+    def transfer(self, track: LandmarkTrack) -> TargetShapes:
+        """Target shapes for every frame of ``track`` (frames without a face hold the nearest pose)."""
+        track = _fill_missing(track)
+        neutral = choose_neutral(track, "first" if track.meta.get("preset") else self.config.neutral)
+        drv = track.landmarks.astype(np.float64)
+        drv_dense = None if track.dense is None else track.dense.astype(np.float64)
+        rigid = list(align.RIGID_68)
+        to_source = align.fit_similarity(drv[neutral][rigid], self.src68[rigid])
+        link = to_source[:, :2]
+        centre = self.src68[rigid].mean(0)
+        gains = self.config.gains
+        gain_of = np.array([getattr(gains, name) for name in REGIONS])
+        open_src = eye_openness(self.src68)
+        open_neutral = eye_openness(drv[neutral])
+        mode_absolute = self.config.mode == "absolute"
+
+        out68 = np.empty_like(drv)
+        out_dense = None if self.src_dense is None else np.empty((len(drv), len(self.src_dense), 2))
+        for row in range(len(drv)):
+            pose = align.fit_similarity(drv[neutral][rigid], drv[row][rigid])  # neutral -> this frame
+            unposed = align.apply(align.invert(pose), drv[row]).astype(np.float64)
+            if mode_absolute:
+                delta68 = align.apply(to_source, unposed).astype(np.float64) - self.src68
+                ratio = np.clip(eye_openness(drv[row]) / np.maximum(open_src, 1e-3), 0.0, 2.0)
+            else:
+                delta68 = (unposed - drv[neutral]) @ link.T
+                ratio = _openness_ratio(eye_openness(drv[row]), open_neutral, gains.eyes)
+            delta68 = delta68 * gain_of[self.labels68][:, None]
+            head = align.scale_motion(align.compose(to_source, align.compose(pose, align.invert(to_source))),
+                                      gains.head, centre)
+            if out_dense is None:
+                shape68 = _set_eye_opening(self.src68, self.src68 + delta68, ratio, _EYES_68_LIDS)
+                out68[row] = align.apply(head, _uncross(shape68, _INNER_LIPS_68))
+                continue
+            dense = self._dense_shape(drv_dense, neutral, row, pose, link, delta68, gain_of,
+                                      mode_absolute, to_source)
+            dense = _set_eye_opening(self.src_dense, dense, ratio, DENSE_LIDS)
+            dense = align.apply(head, _uncross(dense, DENSE_INNER_LIPS))
+            out_dense[row] = dense
+            out68[row] = mpt.to_ibug68(dense)
+        return TargetShapes(out68.astype(np.float32),
+                            None if out_dense is None else out_dense.astype(np.float32),
+                            track.frame_numbers.copy(), neutral)
+
+    # ------------------------------------------------------------------------------------ helpers
+    def _dense_regions(self) -> np.ndarray:
+        """Region of each dense point: explicit contours first, else the nearest 68 point's region."""
+        dist = np.linalg.norm(self.src_dense[:, None, :] - self.src68[None, :, :], axis=-1)
+        labels = self.labels68[np.argmin(dist, axis=1)]
+        labels[list(mpt.EYE_POINTS)] = REGIONS.index("eyes")
+        labels[list(mpt.BROW_POINTS)] = REGIONS.index("brows")
+        labels[list(mpt.LIP_POINTS)] = REGIONS.index("mouth")
+        return labels
+
+    def _dense_shape(self, drv_dense, neutral, row, pose, link, delta68, gain_of, absolute, to_source):
+        if drv_dense is None or not np.isfinite(drv_dense[row]).all():
+            return self.src_dense + self.dense_from_68 @ delta68
+        unposed = align.apply(align.invert(pose), drv_dense[row]).astype(np.float64)
+        if absolute:
+            delta = align.apply(to_source, unposed).astype(np.float64) - self.src_dense
+        else:
+            delta = (unposed - drv_dense[neutral]) @ link.T
+        return self.src_dense + delta * gain_of[self.dense_labels][:, None]
+
+
+# ---------------------------------------------------------------------------------- eyes and lips
+def _openness_ratio(current: np.ndarray, neutral: np.ndarray, gain: float) -> np.ndarray:
+    """Per-eye opening relative to neutral, with the eyes gain, mapped so a detected blink closes fully.
+
+    Landmark detectors rarely bring the lids together on a closed eye (they stop at ~20-30 % of the open
+    gap), so ratios under ``CLOSED`` count as closed and the range above is stretched back to 0..1.
+    """
+    closed = 0.3
+    ratio = current / np.maximum(neutral, 1e-3)
+    ratio = 1.0 + gain * (ratio - 1.0)
+    ratio = np.where(ratio < 1.0, np.clip((ratio - closed) / (1.0 - closed), 0.0, 1.0), ratio)
+    return np.clip(ratio, 0.0, 1.6)
+
+
+@dataclass(frozen=True)
+class LoopHalves:
+    """The upper and lower halves of a lip or eye contour, each from one corner to the other."""
+
+    upper: tuple[int, ...]
+    lower: tuple[int, ...]
+
+
+_EYES_68_LIDS = (LoopHalves((36, 37, 38, 39), (36, 41, 40, 39)), LoopHalves((42, 43, 44, 45), (42, 47, 46, 45)))
+_INNER_LIPS_68 = LoopHalves((60, 61, 62, 63, 64), (60, 67, 66, 65, 64))
+DENSE_LIDS = (LoopHalves(mpt.RIGHT_EYE_UPPER, mpt.RIGHT_EYE_LOWER), LoopHalves(mpt.LEFT_EYE_UPPER, mpt.LEFT_EYE_LOWER))
+DENSE_INNER_LIPS = LoopHalves(mpt.INNER_LIP_UPPER, mpt.INNER_LIP_LOWER)
+
+
+def _lid_meeting(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """Where the lids meet when the eye closes: near the lower lid, as in a real blink."""
+    return lower + 0.2 * (upper - lower)
+
+
+def _set_eye_opening(source: np.ndarray, shape: np.ndarray, ratio: np.ndarray, lids) -> np.ndarray:
+    """Move each eye's lids so its opening is ``ratio`` times the still's, keeping their other motion.
+
+    Each lid point is paired with the opposite lid at the same position along the corner-to-corner axis;
+    the pair closes towards their meeting point. Motion along the lid (not across it) is kept as it came.
+    """
+    shape = shape.copy()
+    for eye, halves in enumerate(lids):
+        upper, lower = source[list(halves.upper)], source[list(halves.lower)]
+        axis = upper[-1] - upper[0]
+        axis = axis / (np.linalg.norm(axis) + 1e-9)
+        normal = np.array([-axis[1], axis[0]])
+        for indices, own, other, own_is_upper in ((halves.upper, upper, lower, True),
+                                                  (halves.lower, lower, upper, False)):
+            inner = list(indices[1:-1])  # the corners stay where the expression put them
+            own_inner = own[1:-1]
+            opposite = _polyline_at(other, (own_inner - upper[0]) @ axis, upper[0], axis)
+            meet = _lid_meeting(own_inner, opposite) if own_is_upper else _lid_meeting(opposite, own_inner)
+            moved = shape[inner] - own_inner
+            tangential = moved - (moved @ normal)[:, None] * normal
+            shape[inner] = meet + ratio[eye] * (own_inner - meet) + tangential
+    return shape
+
+
+def _polyline_at(points: np.ndarray, t: np.ndarray, origin: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """Points of a corner-to-corner polyline at positions ``t`` along ``axis`` from ``origin``."""
+    params = (points - origin) @ axis
+    order = np.argsort(params)
+    return np.stack([np.interp(t, params[order], points[order, k]) for k in (0, 1)], axis=-1)
+
+
+def _uncross(shape: np.ndarray, lips: LoopHalves) -> np.ndarray:
+    """Inner lips may touch but not pass through each other (y grows downwards on an upright face)."""
+    shape = shape.copy()
+    upper, lower = list(lips.upper[1:-1]), list(lips.lower[1:-1])
+    t_upper = shape[upper, 0]
+    lower_y = np.interp(t_upper, *_sorted_xy(shape[lower]))
+    crossed = shape[upper, 1] > lower_y
+    if crossed.any():
+        mid = (shape[upper, 1] + lower_y) / 2.0
+        shape[np.array(upper)[crossed], 1] = mid[crossed]
+        upper_y = np.interp(shape[lower, 0], *_sorted_xy(shape[upper]))
+        below = shape[lower, 1] < upper_y
+        shape[np.array(lower)[below], 1] = upper_y[below]
+    return shape
+
+
+def _sorted_xy(points: np.ndarray):
+    order = np.argsort(points[:, 0])
+    return points[order, 0], points[order, 1]
+
+
+# ----------------------------------------------------------------------------- 68 -> dense motion
+def interpolation_from_68(src68: np.ndarray, src_dense: np.ndarray, power: float = 3.0) -> np.ndarray:
+    """(D, 68) weights: a dense point's displacement as a blend of the 68 points' displacements.
+
+    Inverse-distance weights, region-aware: points of an upper lip or lid never take motion from the
+    opposite lip or lid (on a closed mouth they lie on top of each other), and the blend fades with
+    distance so far points (the hairline) are not dragged by the mouth.
+    """
+    dist = np.linalg.norm(src_dense[:, None, :] - src68[None, :, :], axis=-1)
+    scale = np.linalg.norm(src68[36] - src68[45])
+    weights = 1.0 / np.maximum(dist / scale, 1e-3) ** power
+    upper_lip, lower_lip = set(mpt.UPPER_LIP_POINTS), set(mpt.LOWER_LIP_POINTS)
+    groups = [(upper_lip, (*range(55, 60), *range(65, 68))), (lower_lip, (*range(49, 54), *range(61, 64)))]
+    for halves, (upper_68, lower_68) in zip(DENSE_LIDS, (((37, 38), (40, 41)), ((43, 44), (46, 47)))):
+        groups += [(set(halves.upper[1:-1]), lower_68), (set(halves.lower[1:-1]), upper_68)]
+    for dense_points, forbidden in groups:
+        weights[np.ix_(sorted(dense_points), list(forbidden))] = 0.0
+    not_lips = np.setdiff1d(np.arange(len(src_dense)), sorted(upper_lip | lower_lip))
+    weights[np.ix_(not_lips, list(ibug68.INNER_LIPS))] = 0.0
+    weights /= weights.sum(axis=1, keepdims=True)
+    fade = np.exp(-(dist.min(axis=1) / (0.6 * scale)) ** 2)
+    return weights * fade[:, None]
+
+
+def _fill_missing(track: LandmarkTrack) -> LandmarkTrack:
+    """Frames without a face take the nearest frame's landmarks (the still holds its last pose)."""
+    valid = track.valid
+    if valid.all():
+        return track
+    if not valid.any():
+        raise ValueError("the driver has no frame with a face")
+    rows = np.arange(len(track))
+    good = np.flatnonzero(valid)
+    nearest = good[np.clip(np.searchsorted(good, rows), 0, len(good) - 1)]
+    before = good[np.clip(np.searchsorted(good, rows) - 1, 0, len(good) - 1)]
+    nearest = np.where(np.abs(before - rows) <= np.abs(nearest - rows), before, nearest)
+    landmarks = track.landmarks[nearest]
+    dense = None if track.dense is None else track.dense[nearest]
+    return replace(track, landmarks=landmarks, dense=dense)

@@ -1,0 +1,183 @@
+"""The animate pipeline — one object for the CLI, the Blender add-on (through the CLI) and the farm.
+
+stills -> FaceAnalysis -> SourceFace; driver -> LandmarkTrack; MotionTransfer -> target shapes;
+Renderer -> face crop + matte; PasteBack -> full frame; FrameWriter -> files with provenance.
+
+Finished frames on disk are skipped (resume) unless the job says overwrite; a cancel request stops after the
+frame in flight, so a frame is either complete on disk or absent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import cv2
+import numpy as np
+
+from . import align
+from .cache import FileCache
+from .config import RenderJob
+from .drivers import Driver, load_driver
+from .errors import RenderCancelled, UnusableFaceError
+from .face_analysis import analyse_source
+from .io.frames import FrameWriter, check_output_writable
+from .io.naming import FramePattern
+from .io.provenance import build_provenance
+from .motion import MotionTransfer, TargetShapes
+from .paste import PastedFrame, paste_back
+from .render.base import FaceRenderer, RenderedFace, SourceFace, TargetFace
+from .render.factory import create_renderer
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[..., None]  # progress(done, total, message, **info)
+
+
+@dataclass
+class RenderResult:
+    """What a run did: frame numbers written and skipped (already on disk), and where they are."""
+
+    written: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    output: FramePattern | None = None
+    matte: FramePattern | None = None
+    frames: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class PreparedShot:
+    """Everything computed before the first frame: reused by ``render_frames`` and by the evaluator."""
+
+    source: SourceFace
+    driver: Driver
+    shapes: TargetShapes
+    renderer: FaceRenderer
+    frame_numbers: list[int]
+
+
+class AnimatePipeline:
+    """Render one job (or the chunk of it that ``job.frames`` selects)."""
+
+    def __init__(self, job: RenderJob, progress: Progress | None = None, cancel: threading.Event | None = None):
+        self.job = job
+        self.progress = progress or (lambda *args, **kwargs: None)
+        self.cancel = cancel or threading.Event()
+        self.pattern = FramePattern.parse(job.output.pattern)
+        folder = job.cache_dir or os.path.join(self.pattern.folder, ".portrait-animator-cache")
+        self.cache = FileCache(folder)
+
+    # ------------------------------------------------------------------------------------ stages
+    def prepare(self) -> PreparedShot:
+        """Analyse the still and the driver, transfer the motion, prepare the renderer."""
+        job = self.job
+        self.progress(0, 0, "analysing the still", stage="source")
+        source = analyse_source(job, self.cache)
+        self._check_cancel()
+        self.progress(0, 0, "reading the driver", stage="driver")
+        driver = load_driver(job, source, self.cache,
+                             progress=lambda done, total, message: self.progress(
+                                 done, total, message, stage="landmarks"))
+        self._check_cancel()
+        available = [int(n) for n in driver.track.frame_numbers]
+        wanted = job.frames.clamp(available[0], available[-1])
+        frame_numbers = [n for n in wanted if n in set(available)]
+        if not frame_numbers:
+            raise UnusableFaceError(f"{job.driver}: frames {job.frames} asked for, but the driver has frames "
+                                    f"{available[0]}-{available[-1]}")
+        crop = source.crop
+        shapes = MotionTransfer(job.motion, crop.landmarks, crop.dense).transfer(driver.track)
+        renderer = create_renderer(job)
+        renderer.prepare(source)
+        return PreparedShot(source, driver, shapes, renderer, frame_numbers)
+
+    def render_frames(self, shot: PreparedShot, frame_numbers: list[int]) -> Iterator[tuple[int, PastedFrame]]:
+        """Yield (frame number, full frame) for each requested frame, in order."""
+        rows = {int(n): i for i, n in enumerate(shot.shapes.frame_numbers)}
+        driver_images = _driver_images(shot.driver, frame_numbers)
+        for number in frame_numbers:
+            self._check_cancel()
+            row = rows[number]
+            target = TargetFace(number, shot.shapes.landmarks[row],
+                                None if shot.shapes.dense is None else shot.shapes.dense[row])
+            image = next(driver_images) if driver_images is not None else None
+            if image is not None:
+                _attach_driver_crop(target, image, shot.driver.track.landmarks[row], shot.source.crop_size)
+            rendered = shot.renderer.render(target)
+            yield number, self._finish(shot.source, rendered)
+
+    def _finish(self, source: SourceFace, rendered: RenderedFace) -> PastedFrame:
+        if self.job.output.paste_back:
+            return paste_back(source.still_rgb, source.still_alpha, source.crop_from_still, rendered)
+        return PastedFrame(np.clip(rendered.rgb, 0.0, 1.0), None, rendered.matte)
+
+    # --------------------------------------------------------------------------------------- run
+    def run(self) -> RenderResult:
+        started = time.monotonic()
+        job = self.job
+        check_output_writable(self.pattern.folder)
+        shot = self.prepare()
+        writer = FrameWriter(self.pattern, bit_depth=job.output.bit_depth,
+                             exr_compression=job.output.exr_compression, overwrite=job.output.overwrite,
+                             provenance=build_provenance(
+                                 shot.renderer.describe()["renderer"], job.checkpoint, job.sources,
+                                 None if job.driver.startswith("preset:") else job.driver,
+                                 driver_sha256=shot.driver.sha256))
+        writer.remove_stale_partials()
+        result = RenderResult(output=self.pattern, matte=writer.matte_pattern, frames=shot.frame_numbers)
+        done_on_disk = writer.finished_frames() if not job.output.overwrite else set()
+        todo = [n for n in shot.frame_numbers if n not in done_on_disk]
+        result.skipped = [n for n in shot.frame_numbers if n in done_on_disk]
+        total = len(shot.frame_numbers)
+        extra = {"motion": job.motion.mode, "driver_kind": shot.driver.kind}
+        self.progress(len(result.skipped), total, "starting", stage="render", first_frame=shot.frame_numbers[0],
+                      last_frame=shot.frame_numbers[-1])
+        render_started = time.monotonic()
+        for number, frame in self.render_frames(shot, todo):
+            path = writer.write(number, frame.rgb, frame.matte, frame.alpha, extra_metadata=extra)
+            result.written.append(number)
+            done = len(result.skipped) + len(result.written)
+            rate = len(result.written) / max(time.monotonic() - render_started, 1e-6)
+            self.progress(done, total, f"frame {number}", stage="render", frame=number, path=path,
+                          eta_s=round((total - done) / rate, 1))
+        if job.output.preview:
+            from .io.preview import write_preview  # optional step; imports the encoder only when asked
+            write_preview(job.output.preview, self.pattern, shot.frame_numbers, shot.driver.track.fps)
+        result.seconds = time.monotonic() - started
+        return result
+
+    def _check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise RenderCancelled("stopped on request; finished frames are kept and a rerun resumes")
+
+
+# ---------------------------------------------------------------------------------- driver frames
+def _driver_images(driver: Driver, frame_numbers: list[int]):
+    """An iterator over the driver frames of ``frame_numbers`` (decoded in one forward pass), or None."""
+    if driver.frames is None or not frame_numbers:
+        return None
+    wanted = set(frame_numbers)
+
+    def images():
+        for number, image in driver.frames.frames(frame_numbers[0], frame_numbers[-1]):
+            if number in wanted:
+                yield image
+
+    return images()
+
+
+def _attach_driver_crop(target: TargetFace, image: np.ndarray, landmarks: np.ndarray, size: int) -> None:
+    """Give the renderer the driver's face, aligned to a crop like the still's (for the mouth interior)."""
+    if not np.isfinite(landmarks).all():
+        return
+    matrix = align.face_crop_transform(landmarks, size)
+    cv_matrix = matrix.copy()
+    cv_matrix[:, 2] = matrix[:, :2] @ np.array([0.5, 0.5]) + matrix[:, 2] - 0.5
+    target.driver_crop = cv2.warpAffine(image, cv_matrix, (size, size), flags=cv2.INTER_LINEAR,
+                                        borderMode=cv2.BORDER_REPLICATE).astype(np.float32) / 255.0
+    target.driver_landmarks = align.apply(matrix, landmarks)

@@ -1,0 +1,244 @@
+"""The inside of the mouth, which a warp alone cannot produce.
+
+A warp stretches whatever lies between the lips: on a closed-mouth still that is the lip line, smeared into
+the gap; on a smiling still it is the teeth, stretched tall. So the mouth interior is painted instead:
+
+1. the cavity: the driving video's own mouth, aligned to the target lips and colour-matched to the still's
+   skin, when there is a driving video; otherwise a synthesised dark interior with a hint of teeth, tinted
+   from the still's lips;
+2. on top, when the still shows its own teeth, those teeth: the part of the still's mouth opening next to
+   the upper lip follows the upper lip, the part next to the lower lip follows the lower lip, so teeth move
+   with the jaw instead of stretching, and the gap that opens between them shows the cavity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .. import align
+
+OPEN_START, OPEN_FULL = 0.015, 0.05  # lip gap / mouth width where painting fades in
+SOURCE_TEETH_GAP = 0.04  # the still shows its mouth interior above this gap / width
+UPPER_TEETH_SHARE = 0.6
+
+
+@dataclass
+class MouthOverlay:
+    """An RGB patch and its alpha over the crop box ``(x0, y0, x1, y1)``."""
+
+    rgb: np.ndarray  # (h, w, 3) float32
+    alpha: np.ndarray  # (h, w) float32
+    box: tuple[int, int, int, int]
+
+
+@dataclass
+class DriverMouth:
+    """The driver's face crop and its inner and outer lip points in that crop."""
+
+    rgb: np.ndarray  # (S, S, 3) float32
+    inner: np.ndarray  # (8, 2) iBUG inner lips 60-67
+    outer: np.ndarray  # (12, 2) iBUG outer lips 48-59
+
+
+class MouthPainter:
+    """Paints the mouth interior of one still for any target lip shape."""
+
+    def __init__(self, crop_rgb: np.ndarray, upper: np.ndarray, lower: np.ndarray, outer: np.ndarray):
+        """``upper``/``lower``: the still's inner-lip halves, corner to corner; ``outer``: the outer lip loop."""
+        self.rgb = crop_rgb
+        self.size = crop_rgb.shape[0]
+        self.upper, self.lower, self.outer = (np.asarray(a, np.float64) for a in (upper, lower, outer))
+        self.lips_rgb = lip_colour(crop_rgb, self.outer, _loop(self.upper, self.lower))
+        width = np.linalg.norm(self.upper[-1] - self.upper[0])
+        self.shows_teeth = mean_gap(self.upper, self.lower) / max(width, 1e-6) > SOURCE_TEETH_GAP
+
+    def paint(self, upper: np.ndarray, lower: np.ndarray, driver: DriverMouth | None = None) -> MouthOverlay | None:
+        """The overlay for target inner-lip halves ``upper``/``lower``; None when the lips are closed."""
+        upper, lower = np.asarray(upper, np.float64), np.asarray(lower, np.float64)
+        width = max(float(np.linalg.norm(upper[-1] - upper[0])), 1e-6)
+        opening = mean_gap(upper, lower) / width
+        fade = float(np.clip((opening - OPEN_START) / (OPEN_FULL - OPEN_START), 0.0, 1.0))
+        if fade <= 0.0 and not self.shows_teeth:
+            return None
+        target = _loop(upper, lower)
+        box = _box(target, 3, self.size)
+        if box[2] <= box[0] or box[3] <= box[1]:
+            return None
+        alpha = polygon_mask(target, box, 0.7)
+        if driver is not None:
+            rgb = self._driver_cavity(upper, lower, box, driver)
+        else:
+            rgb = synthetic_cavity(upper, lower, box, self.lips_rgb, self.size)
+        if self.shows_teeth:
+            rgb = self._own_teeth(rgb, upper, lower, box)
+        else:
+            alpha *= fade
+        return MouthOverlay(rgb.astype(np.float32), alpha.astype(np.float32), box)
+
+    # ------------------------------------------------------------------------------------ helpers
+    def _own_teeth(self, rgb: np.ndarray, upper: np.ndarray, lower: np.ndarray, box) -> np.ndarray:
+        """The still's own mouth interior, split along the middle, each half riding on its lip."""
+        # Upper teeth usually fill most of a smile's opening: the upper lip carries 60 % of it.
+        middle = self.upper + UPPER_TEETH_SHARE * (_resample_like(self.lower, self.upper) - self.upper)
+        for own_lip, target_lip, half in ((self.lower, lower, np.vstack([middle, self.lower[::-1]])),
+                                          (self.upper, upper, np.vstack([self.upper, middle[::-1]]))):
+            matrix = align.fit_similarity(own_lip, target_lip)
+            patch, mask = _warp_region(self.rgb, half, matrix, box)
+            rgb = rgb * (1.0 - mask[..., None]) + patch * mask[..., None]
+        return rgb
+
+    def _driver_cavity(self, upper: np.ndarray, lower: np.ndarray, box, driver: DriverMouth) -> np.ndarray:
+        """The driver's mouth interior on the target opening, with the still's skin colour and light."""
+        # The target's inner lips at the eight iBUG inner-lip positions: 60-64 along the upper lip, 65-67 back.
+        up, low = _resample_arc(upper, 5), _resample_arc(lower, 5)
+        target_68 = np.vstack([up, low[3:0:-1]])
+        matrix = _affine(driver.inner, target_68)
+        patch, _ = _warp_region(driver.rgb, driver.inner, matrix, box, clip=False)
+        return _match_colour(patch, _ring_pixels(driver.rgb, driver.outer), _ring_pixels(self.rgb, self.outer))
+
+
+# ------------------------------------------------------------------------------------ geometry
+def mean_gap(upper: np.ndarray, lower: np.ndarray) -> float:
+    """Mean distance between the inner lips, sampled along the mouth (corners excluded)."""
+    lower_at = _resample_like(lower, upper)
+    return float(np.linalg.norm(upper[1:-1] - lower_at[1:-1], axis=1).mean()) if len(upper) > 2 else 0.0
+
+
+def _resample_like(curve: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """Points of ``curve`` at the same relative positions along the corner axis as ``like``'s points."""
+    axis = like[-1] - like[0]
+    length = float(np.dot(axis, axis)) or 1.0
+    t_like = (like - like[0]) @ axis / length
+    t_curve = (curve - like[0]) @ axis / length
+    order = np.argsort(t_curve)
+    return np.stack([np.interp(t_like, t_curve[order], curve[order, k]) for k in (0, 1)], axis=1)
+
+
+def _resample_arc(curve: np.ndarray, count: int) -> np.ndarray:
+    """``count`` points evenly spaced along an open polyline, ends included."""
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(curve, axis=0), axis=1))])
+    wanted = np.linspace(0.0, arc[-1], count)
+    return np.stack([np.interp(wanted, arc, curve[:, k]) for k in (0, 1)], axis=1)
+
+
+def _loop(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """The closed opening: along the upper lip, back along the lower lip (corners once)."""
+    return np.vstack([upper, lower[::-1][1:-1]])
+
+
+def _affine(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares affine map src -> dst (2x3); a similarity where the points are nearly collinear."""
+    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
+    spread = np.linalg.svd(src - src.mean(0), compute_uv=False)
+    if spread[1] < 0.08 * spread[0]:  # an affine's scale across a flat point set is not determined
+        return align.fit_similarity(src, dst)
+    a = np.hstack([src, np.ones((len(src), 1))])
+    return np.linalg.lstsq(a, dst, rcond=None)[0].T
+
+
+def _box(loop: np.ndarray, pad: int, size: int) -> tuple[int, int, int, int]:
+    x0, y0 = np.floor(loop.min(0)).astype(int) - pad
+    x1, y1 = np.ceil(loop.max(0)).astype(int) + pad
+    return max(int(x0), 0), max(int(y0), 0), min(int(x1), size), min(int(y1), size)
+
+
+def polygon_mask(loop: np.ndarray, box, feather: float) -> np.ndarray:
+    """Anti-aliased coverage of a polygon over ``box``, optionally feathered inwards."""
+    x0, y0, x1, y1 = box
+    mask = np.zeros((y1 - y0, x1 - x0), dtype=np.uint8)
+    pts = np.round((np.asarray(loop) - [x0 + 0.5, y0 + 0.5]) * 16.0).astype(np.int32)
+    cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_AA, shift=4)
+    alpha = mask.astype(np.float32) / 255.0
+    if feather > 0:
+        alpha = cv2.GaussianBlur(alpha, (0, 0), feather) * (alpha > 0)
+    return alpha
+
+
+def _warp_region(image: np.ndarray, region: np.ndarray, matrix: np.ndarray, box, clip: bool = True):
+    """``image`` mapped by ``matrix`` (our pixel convention) into ``box``, and the mapped region's mask."""
+    x0, y0, x1, y1 = box
+    local = matrix.copy()
+    local[:, 2] -= (x0, y0)
+    cv_matrix = local.copy()
+    cv_matrix[:, 2] = local[:, :2] @ np.array([0.5, 0.5]) + local[:, 2] - 0.5
+    patch = cv2.warpAffine(image, cv_matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REFLECT)
+    if not clip:
+        return patch, None
+    moved = region @ matrix[:, :2].T + matrix[:, 2]
+    return patch, polygon_mask(moved, box, 0.5)
+
+
+# ---------------------------------------------------------------------------------------- colour
+def lip_colour(crop_rgb: np.ndarray, outer_loop: np.ndarray, inner_loop: np.ndarray) -> np.ndarray:
+    """Median colour of the lips: inside the outer contour, outside the inner one."""
+    box = _box(outer_loop, 2, crop_rgb.shape[0])
+    outer = polygon_mask(outer_loop, box, 0.0) > 0.5
+    inner = polygon_mask(inner_loop, box, 0.0) > 0.5
+    x0, y0, x1, y1 = box
+    pixels = crop_rgb[y0:y1, x0:x1][outer & ~inner]
+    if len(pixels) < 4:
+        pixels = crop_rgb[y0:y1, x0:x1].reshape(-1, 3)
+    return np.median(pixels, axis=0).astype(np.float32)
+
+
+def synthetic_cavity(upper: np.ndarray, lower: np.ndarray, box, lips_rgb: np.ndarray, size: int) -> np.ndarray:
+    """A dark interior, darker at the back, with soft upper teeth under the upper lip and a hint of lower teeth."""
+    x0, y0, x1, y1 = box
+    h, w = y1 - y0, x1 - x0
+    xs = np.arange(w, dtype=np.float32) + x0 + 0.5
+    top = _y_at(upper, xs)
+    bottom = _y_at(lower, xs)
+    gap = np.maximum(bottom - top, 1e-3)
+    ys = np.arange(h, dtype=np.float32)[:, None] + y0 + 0.5
+    depth = np.clip((ys - top[None, :]) / gap[None, :], 0.0, 1.0)  # 0 at the upper lip, 1 at the lower lip
+    width = max(float(upper[-1, 0] - upper[0, 0]), 1.0)
+    across = np.clip(np.abs(xs - (upper[0, 0] + upper[-1, 0]) / 2.0) / (width / 2.0), 0.0, 1.0)[None, :]
+
+    cavity = np.clip(lips_rgb * np.array([0.42, 0.30, 0.30]), 0.0, 1.0)
+    shade = (1.0 - 0.45 * np.sin(np.pi * depth)) * (1.0 - 0.45 * across ** 2)
+    rgb = cavity[None, None, :] * shade[..., None]
+    tongue = np.clip(lips_rgb * np.array([0.75, 0.45, 0.45]), 0.0, 1.0)
+    tongue_w = np.clip((depth - 0.62) / 0.38, 0.0, 1.0) * (1.0 - across ** 2)
+    rgb = rgb * (1.0 - 0.6 * tongue_w[..., None]) + tongue * (0.6 * tongue_w[..., None])
+    brightness = float(np.clip(0.55 + 0.6 * lips_rgb.mean(), 0.6, 0.92))
+    teeth_rgb = brightness * np.array([1.0, 0.96, 0.88])
+    teeth_height = np.minimum(0.45 * gap, 0.13 * width)[None, :]
+    upper_teeth = np.clip(1.6 * (1.0 - (ys - top[None, :]) / np.maximum(teeth_height, 1e-3)), 0.0, 1.0)
+    lower_teeth = 0.6 * np.clip(1.5 * (1.0 - (bottom[None, :] - ys) / np.maximum(0.55 * teeth_height, 1e-3)),
+                                0.0, 1.0)
+    teeth = np.maximum(upper_teeth, lower_teeth) * (1.0 - across ** 4)
+    teeth_shade = 1.0 - 0.35 * across
+    rgb = rgb * (1.0 - teeth[..., None]) + teeth_rgb * (teeth * teeth_shade)[..., None]
+    return cv2.GaussianBlur(rgb.astype(np.float32), (0, 0), max(0.5, 0.0025 * size))
+
+
+def _y_at(polyline: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    order = np.argsort(polyline[:, 0])
+    return np.interp(xs, polyline[order, 0], polyline[order, 1]).astype(np.float32)
+
+
+def _ring_pixels(rgb: np.ndarray, loop: np.ndarray) -> np.ndarray:
+    """Skin pixels in a band just outside the outer lips."""
+    centre = loop.mean(0)
+    wide = centre + 1.5 * (loop - centre)
+    box = _box(wide, 2, rgb.shape[0])
+    band = (polygon_mask(wide, box, 0.0) > 0.5) & ~(polygon_mask(loop, box, 0.0) > 0.5)
+    x0, y0, x1, y1 = box
+    pixels = rgb[y0:y1, x0:x1][band]
+    return pixels if len(pixels) >= 8 else rgb.reshape(-1, 3)
+
+
+def _match_colour(patch: np.ndarray, from_pixels: np.ndarray, to_pixels: np.ndarray) -> np.ndarray:
+    """Reinhard colour transfer in Lab: the patch gets the statistics the still has where the driver has its own."""
+    def lab(x):
+        return cv2.cvtColor(np.clip(x, 0, 1).astype(np.float32).reshape(-1, 1, 3), cv2.COLOR_RGB2Lab).reshape(-1, 3)
+
+    src, dst = lab(from_pixels), lab(to_pixels)
+    gain = np.clip((dst.std(0) + 1e-3) / (src.std(0) + 1e-3), 0.5, 2.0)
+    converted = (lab(patch) - src.mean(0)) * gain + dst.mean(0)
+    out = cv2.cvtColor(converted.reshape(-1, 1, 3).astype(np.float32), cv2.COLOR_Lab2RGB)
+    return np.clip(out.reshape(patch.shape), 0.0, 1.0)

@@ -1,0 +1,130 @@
+"""The weight-free renderer: a landmark-driven piecewise-affine warp of the still itself.
+
+Identity comes entirely from the still's own pixels, so it cannot drift; it needs no weights, so it is the
+embedded default and the floor every neural model is measured against. Eyes close because the lid
+contours meet; the inside of an opening mouth is painted by ``mouth``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .. import align
+from ..landmarks import mediapipe_topology as mpt
+from . import mesh as warp_mesh
+from . import mouth
+from .base import RenderedFace, SourceFace, TargetFace
+
+# Matte: pixels displaced by more than this (crop pixels) are fully "animated"; the edge is feathered.
+MATTE_FULL_DISPLACEMENT = 0.75
+MATTE_FEATHER = 0.012  # of the crop size
+
+
+@dataclass
+class _LipIndices:
+    """Which control points are the inner-lip halves (corner to corner) and the outer lip loop."""
+
+    upper: np.ndarray
+    lower: np.ndarray
+    outer: np.ndarray
+
+
+class WarpRenderer:
+    """Warp the still's crop so its landmarks land on the target landmarks."""
+
+    name = "warp"
+
+    def __init__(self):
+        self.source: SourceFace | None = None
+
+    def describe(self) -> dict:
+        return {"renderer": self.name, "checkpoint": None}
+
+    def prepare(self, source: SourceFace) -> None:
+        self.source = source
+        crop = source.crop
+        self.uses_dense = crop.dense is not None
+        control = self._control(crop.landmarks, crop.dense)
+        self.mesh = warp_mesh.build_mesh(control, source.crop_size)
+        self.lips = self._lip_indices()
+        self.mouth = mouth.MouthPainter(crop.rgb, control[self.lips.upper], control[self.lips.lower],
+                                        control[self.lips.outer])
+        size = source.crop_size
+        ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
+        self.identity_map = np.stack([xs, ys], axis=-1)
+
+    # ------------------------------------------------------------------------------------- render
+    def render(self, target: TargetFace) -> RenderedFace:
+        source = self.source
+        size = source.crop_size
+        control_src = self.mesh.points[: self.mesh.control_count]
+        control_dst = self._control(target.landmarks, target.dense)
+        head = align.fit_similarity(source.crop.landmarks[list(align.RIGID_68)],
+                                    target.landmarks[list(align.RIGID_68)])
+        dst_points = warp_mesh.target_points(self.mesh, control_dst, head)
+        source_map = warp_mesh.sampling_map(self.mesh.points, dst_points, self.mesh.triangles, size)
+        rgb = _remap(source.crop.rgb, source_map)
+        matte = self._matte(source_map)
+
+        overlay = self._mouth(target, control_dst)
+        overlay_rgb = overlay_alpha = None
+        if overlay is not None:
+            x0, y0, x1, y1 = overlay.box
+            overlay_rgb = np.zeros((size, size, 3), np.float32)
+            overlay_alpha = np.zeros((size, size), np.float32)
+            overlay_rgb[y0:y1, x0:x1] = overlay.rgb
+            overlay_alpha[y0:y1, x0:x1] = overlay.alpha
+            a = overlay_alpha[y0:y1, x0:x1, None]
+            rgb[y0:y1, x0:x1] = rgb[y0:y1, x0:x1] * (1.0 - a) + overlay.rgb * a
+            matte = np.maximum(matte, overlay_alpha)
+        return RenderedFace(rgb=rgb, matte=matte, source_map=source_map, overlay=overlay_rgb,
+                            overlay_alpha=overlay_alpha)
+
+    # ------------------------------------------------------------------------------------ helpers
+    def _control(self, landmarks68: np.ndarray, dense: np.ndarray | None) -> np.ndarray:
+        """The landmarks the mesh uses: the dense face mesh without irises, else the 68 points."""
+        if self.uses_dense:
+            return np.asarray(dense, dtype=np.float64)[: mpt.FACE_MESH_COUNT]
+        return np.asarray(landmarks68, dtype=np.float64)
+
+    def _lip_indices(self) -> _LipIndices:
+        if self.uses_dense:
+            return _LipIndices(np.array(mpt.INNER_LIP_UPPER), np.array(mpt.INNER_LIP_LOWER),
+                               np.array(mpt.OUTER_LIP_UPPER + mpt.OUTER_LIP_LOWER[::-1][1:-1]))
+        return _LipIndices(np.arange(60, 65), np.array([60, 67, 66, 65, 64]), np.arange(48, 60))
+
+    def _matte(self, source_map: np.ndarray) -> np.ndarray:
+        displacement = np.linalg.norm(source_map - self.identity_map, axis=-1)
+        matte = np.clip(displacement / MATTE_FULL_DISPLACEMENT, 0.0, 1.0)
+        size = matte.shape[0]
+        feather = max(1.0, MATTE_FEATHER * size)
+        grown = cv2.dilate(matte, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+        return np.clip(cv2.GaussianBlur(grown, (0, 0), feather), 0.0, 1.0) * _border_falloff(size)
+
+    def _mouth(self, target: TargetFace, control_dst: np.ndarray) -> mouth.MouthOverlay | None:
+        driver = None
+        if target.driver_crop is not None and target.driver_landmarks is not None:
+            driver = mouth.DriverMouth(target.driver_crop, target.driver_landmarks[60:68],
+                                       target.driver_landmarks[48:60])
+        return self.mouth.paint(control_dst[self.lips.upper], control_dst[self.lips.lower], driver)
+
+
+def _remap(image: np.ndarray, source_map: np.ndarray) -> np.ndarray:
+    """Sample ``image`` at ``source_map`` positions (our pixel convention), bilinear, edge-clamped."""
+    cv_map = source_map - 0.5
+    return cv2.remap(image, cv_map[..., 0], cv_map[..., 1], interpolation=cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+
+
+_FALLOFF_CACHE: dict[int, np.ndarray] = {}
+
+
+def _border_falloff(size: int) -> np.ndarray:
+    """1 inside, falling to 0 over the outer 2 % of the crop: the matte never touches the crop edge."""
+    if size not in _FALLOFF_CACHE:
+        ramp = np.clip(np.minimum(np.arange(size) + 0.5, size - np.arange(size) - 0.5) / (0.02 * size), 0, 1)
+        _FALLOFF_CACHE[size] = np.minimum(ramp[:, None], ramp[None, :]).astype(np.float32)
+    return _FALLOFF_CACHE[size]
