@@ -16,6 +16,8 @@ _EXPORTS = {
     "FrameWriter": "frames", "check_output_writable": "frames",
     "read_frame_metadata": "metadata",
     "atomic_path": "atomic",
+    "FrameSource": "sources", "open_frames": "sources",
+    "PreviewWriter": "preview",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,69 @@
+"""The preview movie: decoded back, it is H.264 4:2:0, BT.709-tagged, the right frames, written atomically."""
+
+from __future__ import annotations
+
+import os
+
+import av
+import numpy as np
+import pytest
+
+from portrait_animator.errors import OutputError
+from portrait_animator.io.preview import PreviewWriter
+from portrait_animator.io.sources import open_frames
+
+
+def _gradient(width, height, index):
+    yy, xx = np.mgrid[0:height, 0:width]
+    return np.stack([np.clip(xx * 255.0 / width, 0, 255), np.clip(yy * 255.0 / height, 0, 255),
+                     np.full_like(xx, 30 + 15 * index)], axis=-1).astype(np.uint8)
+
+
+def test_preview_decodes_back_to_what_was_written(tmp_path):
+    path = tmp_path / "review" / "shot_preview.mp4"
+    frames = [_gradient(151, 101, index) for index in range(10)]
+    with PreviewWriter(path, 24, (151, 101)) as preview:
+        for image in frames[:5]:
+            preview.write(image)
+        for image in frames[5:]:
+            preview.write(image.astype(np.float32) / 255.0)  # the engine's float frames work too
+    assert os.listdir(path.parent) == ["shot_preview.mp4"]
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        context = stream.codec_context
+        assert context.name == "h264" and context.pix_fmt == "yuv420p"
+        assert (stream.width, stream.height) == (152, 102)  # padded to even
+        assert context.colorspace == 1 and context.color_primaries == 1 and context.color_trc == 1
+
+    source = open_frames(path)
+    assert (source.frame_count, source.fps) == (10, 24.0)
+    for number, rgb in source.frames():
+        error = np.abs(rgb[:101, :151].astype(int) - frames[number - 1])
+        assert error.mean() < 3.0  # the BT.709 matrix both ways; a 601/709 mix-up costs ~7
+        edge = np.abs(rgb[101, :151].astype(int) - rgb[100, :151])
+        assert edge.max() <= 4  # the padding row repeats the edge (up to compression)
+
+
+def test_failure_inside_the_block_leaves_no_file(tmp_path):
+    path = tmp_path / "preview.mp4"
+    with pytest.raises(RuntimeError):
+        with PreviewWriter(path, 25, (64, 48)) as preview:
+            preview.write(_gradient(64, 48, 0))
+            raise RuntimeError("render cancelled")
+    assert os.listdir(tmp_path) == []
+
+
+def test_wrong_frame_size_and_empty_preview(tmp_path):
+    preview = PreviewWriter(tmp_path / "preview.mp4", 25, (64, 48))
+    with pytest.raises(ValueError, match="48x64x3"):
+        preview.write(_gradient(48, 64, 0))
+    with pytest.raises(OutputError, match="no frames"):
+        preview.close()
+    assert os.listdir(tmp_path) == []
+
+
+def test_unwritable_place_is_an_output_error(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputError, match="file"):
+        PreviewWriter(tmp_path / "file" / "preview.mp4", 25, (64, 48))
