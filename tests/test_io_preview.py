@@ -67,3 +67,22 @@ def test_unwritable_place_is_an_output_error(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(OutputError, match="file"):
         PreviewWriter(tmp_path / "file" / "preview.mp4", 25, (64, 48))
+
+
+@pytest.mark.parametrize("suffix", [".exr", ".png"])
+def test_write_preview_from_finished_frames(tmp_path, suffix):
+    from portrait_animator.io.frames import FrameWriter
+    from portrait_animator.io.preview import write_preview
+
+    writer = FrameWriter(str(tmp_path / f"shot.####{suffix}"))
+    frames = {number: _gradient(64, 48, number) for number in (3, 4, 5)}
+    alpha = np.ones((48, 64), np.float32)
+    alpha[:, :8] = 0.0  # transparent strip: shown black in the preview
+    for number, image in frames.items():
+        writer.write(number, image.astype(np.float32) / 255.0, np.zeros((48, 64), np.float32), alpha)
+    path = write_preview(tmp_path / "preview.mp4", writer.pattern, [3, 4, 5], 25)
+    decoded = list(open_frames(path).frames())
+    assert len(decoded) == 3
+    for (_, rgb), number in zip(decoded, (3, 4, 5)):
+        assert np.abs(rgb[:, 10:].astype(int) - frames[number][:, 10:]).mean() < 3.0
+        assert rgb[:, :6].max() < 24

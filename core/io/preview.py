@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import os
 from fractions import Fraction
+from typing import Iterable
 
 import av
 import numpy as np
 
 from ..errors import OutputError
 from . import atomic
+from .colour import linear_to_srgb, srgb_to_linear
+from .images import read_image
+from .naming import FramePattern
 
 DEFAULT_CRF = 18  # visually lossless for review; the frames themselves are the deliverable
 DEFAULT_PRESET = "veryfast"
@@ -107,3 +111,29 @@ class PreviewWriter:
             self.close()
         else:
             self.abort()
+
+
+def write_preview(path: str | os.PathLike, pattern: FramePattern | str, frame_numbers: Iterable[int],
+                  fps: float) -> str:
+    """Encode finished frame files (EXR, PNG or TIFF) into the preview movie; return its path.
+
+    Frames with alpha are shown over black (composited in linear light, as a compositor would).
+    """
+    pattern = pattern if isinstance(pattern, FramePattern) else FramePattern.parse(pattern)
+    preview = None
+    try:
+        for number in frame_numbers:
+            still = read_image(pattern.path(number))
+            rgb = still.rgb
+            if still.alpha is not None:
+                rgb = linear_to_srgb(srgb_to_linear(rgb) * still.alpha[..., None])
+            if preview is None:
+                preview = PreviewWriter(path, fps, still.size)
+            preview.write(rgb)
+    except BaseException:
+        if preview is not None:
+            preview.abort()
+        raise
+    if preview is None:
+        raise OutputError(f"{os.fspath(path)}: no frames were given; the preview was not written")
+    return preview.close()
