@@ -1,0 +1,116 @@
+"""Retargeting a driver's landmark track onto a still's face (plain Python + numpy, no bpy).
+
+The motion is split the way an animator thinks about it: a head move per frame (a similarity transform
+fitted to the rigid points: eye corners and nose) and the expression left over once the head move is
+undone. Both are measured against the driver's neutral frame and carried over to the still's face, so at
+the neutral frame the rig sits exactly on the still's own landmarks and the still keeps its own face
+shape (relative motion, as the engine's default).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+# Points that move with the head, not with the expression: nose and eye corners.
+RIGID_POINTS = (27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45)
+
+
+@dataclass(frozen=True)
+class Similarity:
+    """``p -> scale * R(angle) @ p + translation`` in image pixels (x right, y down; a positive angle
+    turns +x toward +y, i.e. clockwise on screen)."""
+
+    scale: float = 1.0
+    angle: float = 0.0
+    translation: tuple[float, float] = (0.0, 0.0)
+
+    @property
+    def linear(self) -> np.ndarray:
+        c, s = math.cos(self.angle), math.sin(self.angle)
+        return self.scale * np.array([[c, -s], [s, c]])
+
+    def apply(self, points: np.ndarray) -> np.ndarray:
+        return np.asarray(points, dtype=np.float64) @ self.linear.T + np.asarray(self.translation)
+
+    def inverse(self) -> "Similarity":
+        inverse_linear = np.linalg.inv(self.linear)
+        return Similarity(1.0 / self.scale, -self.angle, tuple(-(inverse_linear @ np.asarray(self.translation))))
+
+    def then(self, other: "Similarity") -> "Similarity":
+        """``other`` applied after ``self``."""
+        linear = other.linear @ self.linear
+        translation = other.linear @ np.asarray(self.translation) + np.asarray(other.translation)
+        return Similarity(self.scale * other.scale, _wrap(self.angle + other.angle), tuple(translation))
+
+    @classmethod
+    def fit(cls, source: np.ndarray, target: np.ndarray) -> "Similarity":
+        """The least-squares similarity taking ``source`` points onto ``target`` (Umeyama, no reflection)."""
+        src = np.asarray(source, dtype=np.float64)
+        dst = np.asarray(target, dtype=np.float64)
+        src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
+        src_c, dst_c = src - src_mean, dst - dst_mean
+        variance = float((src_c ** 2).sum())
+        if variance <= 1e-12:
+            raise ValueError("cannot fit a similarity to coincident points")
+        # For 2-D points the optimal rotation and scale come from two sums (complex-number form).
+        dot = float((src_c * dst_c).sum())
+        cross = float((src_c[:, 0] * dst_c[:, 1] - src_c[:, 1] * dst_c[:, 0]).sum())
+        angle = math.atan2(cross, dot)
+        scale = math.hypot(dot, cross) / variance
+        result = cls(scale, angle, (0.0, 0.0))
+        return cls(scale, angle, tuple(dst_mean - result.apply(src_mean[None])[0]))
+
+
+@dataclass
+class Performance:
+    """A driver's motion on the still: per frame, the head move and the resulting landmarks."""
+
+    frame_numbers: np.ndarray  # (F,) int, the driver's frame numbers
+    heads: list[Similarity | None]  # per frame, in the still's pixels; None where the driver has no face
+    landmarks: np.ndarray  # (F, 68, 2) float64 in the still's pixels; NaN rows where there is no face
+
+    @property
+    def valid(self) -> np.ndarray:
+        return np.array([head is not None for head in self.heads])
+
+
+def retarget(driver: np.ndarray, frame_numbers: np.ndarray, still: np.ndarray,
+             neutral_row: int | None = None) -> Performance:
+    """Carry a driver track (F, 68, 2) over to the still's landmarks (68, 2).
+
+    ``neutral_row`` is the driver row whose face counts as the rest pose (default: the first row with a
+    face). For each frame, with H the head move from the neutral frame and S the map from the driver's
+    neutral face to the still's: head = S∘H∘S⁻¹, landmarks = head(still + S·expression).
+    """
+    driver = np.asarray(driver, dtype=np.float64)
+    still = np.asarray(still, dtype=np.float64)
+    valid = np.isfinite(driver).all(axis=(1, 2))
+    if not valid.any():
+        raise ValueError("the driver has no frame with a face")
+    if neutral_row is None:
+        neutral_row = int(np.argmax(valid))
+    if not valid[neutral_row]:
+        raise ValueError(f"the neutral frame (row {neutral_row}) has no face")
+    rigid = list(RIGID_POINTS)
+    neutral = driver[neutral_row]
+    to_still = Similarity.fit(neutral[rigid], still[rigid])
+    from_still = to_still.inverse()
+    heads: list[Similarity | None] = []
+    out = np.full(driver.shape, np.nan)
+    for row in range(driver.shape[0]):
+        if not valid[row]:
+            heads.append(None)
+            continue
+        move = Similarity.fit(neutral[rigid], driver[row][rigid])
+        expression = move.inverse().apply(driver[row]) - neutral
+        head = from_still.then(move).then(to_still)
+        heads.append(head)
+        out[row] = head.apply(still + expression @ to_still.linear.T)
+    return Performance(np.asarray(frame_numbers), heads, out)
+
+
+def _wrap(angle: float) -> float:
+    return (angle + math.pi) % (2 * math.pi) - math.pi

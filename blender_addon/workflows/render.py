@@ -1,0 +1,97 @@
+"""Rendering a portrait: write the job file, run ``portrait-animator render-job`` in the engine's process,
+and load the frames back into the scene when it succeeds."""
+
+from __future__ import annotations
+
+import os
+
+import bpy
+
+from .. import preferences, tasks
+from ..engine.job_file import JobSpec, ensure_writable_folder, write_job
+from ..engine.process import EngineProcess
+from ..errors import AddonError
+from ..frame_paths import existing_path, sequence_pattern
+from ..landmarks.landmark_file import write_landmark_file
+from ..scene import rig_build, rig_io, stills
+from ..scene.sequence_loading import load_sequence
+from .common import CACHE_FOLDER, driver_file, engine_python, output_pattern, settings, shot_name
+
+
+def start_render(context) -> tasks.EngineTask:
+    """Check the settings, write the job (and the rig's landmark file), and start the engine."""
+    current = settings(context)
+    scene = context.scene
+    python = engine_python(context)
+    pattern = output_pattern(context)
+    folder = os.path.dirname(pattern)
+    ensure_writable_folder(folder)
+    scratch = os.path.join(folder, CACHE_FOLDER, "blender")
+    name = shot_name(context)
+    scene_range = (scene.frame_start, scene.frame_end)
+    rig = None
+    motion_mode = current.motion_mode
+    if current.driver_kind == 'RIG':
+        rig = rig_build.rig_from_object(current.rig)
+        if scene.frame_start < 1:
+            raise AddonError(f"the scene starts at frame {scene.frame_start}; Portrait Animator numbers frames "
+                             "from 1: set the start frame to 1 or later")
+        source = stills.still_file_from_image(rig.image, scratch)
+        driver = os.path.join(folder, f"{name}.rig.npz")
+        write_landmark_file(driver, rig_io.export_track(context, rig, *scene_range))
+        frames = scene_range
+        motion_mode = 'absolute'  # the rig already moves the still's own face, in the still's pixels
+    else:
+        source = (stills.still_file_from_image(current.still_image, scratch) if current.still_source == 'IMAGE'
+                  else stills.still_file_from_path(current.still_path))
+        driver = _driver(context)
+        frames = scene_range if current.use_scene_range else None
+        if frames is not None and frames[0] < 1:
+            raise AddonError(f"the scene starts at frame {frames[0]}; driver frames are numbered from 1")
+    spec = JobSpec(
+        sources=[source], driver=driver, pattern=pattern, name=name, frames=frames,
+        renderer=current.renderer,
+        checkpoint=(existing_path(current.checkpoint, stills.blend_folder(), "checkpoint")
+                    if current.renderer != 'warp' else None),
+        device=preferences.get(context).device, crop_size=int(current.crop_size),
+        face=None if current.face_index < 0 else current.face_index, motion_mode=motion_mode,
+        gains={"head": current.head_gain, "eyes": current.eyes_gain, "brows": current.brows_gain,
+               "mouth": current.mouth_gain},
+        smoothing=0.0 if current.driver_kind == 'RIG' else current.smoothing,
+        bit_depth=16, overwrite=current.overwrite)
+    job = write_job(os.path.join(folder, f"{name}.job.json"), spec)
+    process = EngineProcess(python.command("render-job", job, "--progress", "json"))
+    return tasks.begin("Rendering", process, _finish_render, pattern=pattern, name=name, job=job,
+                       plane=rig.plane.name if rig else None)
+
+
+def _driver(context) -> str:
+    current = settings(context)
+    if current.driver_kind == 'PRESET':
+        return f"preset:{current.driver_preset}"
+    path = driver_file(context)
+    return sequence_pattern(path) if current.driver_kind == 'SEQUENCE' else path
+
+
+def _finish_render(context, task: tasks.EngineTask) -> tasks.Report:
+    state = task.process.state
+    folder = os.path.dirname(task.data["pattern"])
+    if state.cancelled:
+        return ('WARNING', f"Render cancelled after {state.done} of {state.total} frames; the finished frames stay "
+                           f"in {folder} and rendering again resumes from there")
+    if state.error:
+        return ('ERROR', state.error)
+    result = state.result or {}
+    written, skipped = int(result.get("written", 0)), int(result.get("skipped", 0))
+    if written + skipped == 0:
+        return ('WARNING', f"The engine rendered no frames (none in the frame range?): {task.data['job']}")
+    pattern = result.get("output") or task.data["pattern"]
+    first, last = int(result["first_frame"]), int(result["last_frame"])
+    current = settings(context)
+    plane = bpy.data.objects.get(task.data["plane"]) if task.data["plane"] else None
+    if plane is None and current.rig is not None:
+        plane = current.rig.portrait_rig.plane
+    where = load_sequence(context, pattern, first, last, current.load_into, task.data["name"], plane=plane)
+    current.last_output = pattern
+    kept = f", {skipped} kept from an earlier run" if skipped else ""
+    return ('INFO', f"Rendered {written} frames{kept} to {folder}; loaded into {where}")
