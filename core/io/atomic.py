@@ -30,14 +30,17 @@ def partial_path(path: str) -> str:
 
 
 def commit(partial: str, path: str) -> None:
-    """Flush ``partial`` to disk and rename it to ``path``; on any failure remove it and raise OutputError."""
+    """Flush ``partial`` to disk and rename it to ``path``; on any failure remove it and raise OutputError.
+
+    The data is flushed before the rename, so after a crash a file under its final name is whole. The
+    folder itself is not flushed: a crash may lose the newest renames, and a rerun then renders them again.
+    """
     try:
         _fsync_file(partial)
         os.replace(partial, path)
     except OSError as error:
         discard(partial)
         raise OutputError(f"{path}: cannot finish writing ({describe_os_error(error)})") from None
-    _fsync_folder(os.path.dirname(os.path.abspath(path)))
 
 
 def discard(partial: str) -> None:
@@ -94,16 +97,6 @@ def _fsync_file(path: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _fsync_folder(folder: str) -> None:
-    """Make the rename itself durable; some filesystems cannot fsync a folder, which is harmless."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _process_alive(pid: int) -> bool:

@@ -14,6 +14,7 @@ import os
 import re
 from typing import Mapping
 
+import cv2
 import numpy as np
 import OpenImageIO as oiio
 
@@ -29,6 +30,11 @@ BIT_DEPTHS = (8, 16)
 _FORMATS = {".exr": "openexr", ".png": "png", ".tif": "tiff", ".tiff": "tiff"}
 _REC709_CHROMATICITIES = (0.64, 0.33, 0.30, 0.60, 0.15, 0.06, 0.3127, 0.3290)
 _EXR_CHANNELS = ("R", "G", "B", "A", "matte.A")
+# Measured with bench/io.py: zlib level 1 with the "up" filter writes PNGs 3-7x faster than OIIO's default
+# (level 6, adaptive filters) for files 6-12% larger. OIIO's TIFF deflate ignores its level setting and is
+# slow; LZW is ~4x faster for 8-bit, but without a predictor it barely compresses 16-bit data.
+_PNG_ZLIB_LEVEL = 1
+_PNG_FILTER_UP = 0x20  # libpng's PNG_FILTER_UP
 # OIIO 3.0 names (the Color Interop Forum's IDs); OIIO does not store oiio:ColorSpace in EXR files, so the
 # EXR also gets the standard chromaticities and a colorInteropID attribute.
 LINEAR_COLOURSPACE = "lin_rec709_scene"
@@ -120,12 +126,11 @@ class FrameWriter:
         if self.file_format == "openexr":
             files = [(path, self._exr_spec(rgb, frame_number, extra), _exr_pixels(rgb, matte, alpha))]
         else:
+            image = rgb if alpha is None else np.dstack([rgb, alpha])
             files = [
                 (self.matte_path(frame_number), self._sdr_spec(matte, frame_number, extra, "matte"),
                  _quantise(matte[..., None], self.bit_depth)),  # OIIO reads a 2-D array as x, channel
-                (path, self._sdr_spec(rgb if alpha is None else np.dstack([rgb, alpha]), frame_number, extra,
-                                      "image"),
-                 _quantise(rgb if alpha is None else np.dstack([rgb, alpha]), self.bit_depth)),
+                (path, self._sdr_spec(image, frame_number, extra, "image"), _quantise(image, self.bit_depth)),
             ]
         partials = []
         try:
@@ -159,11 +164,13 @@ class FrameWriter:
         if channels == 4:
             spec.alpha_channel = 3
             spec.attribute("oiio:UnassociatedAlpha", 1)  # straight alpha, stored as given
+        # The matte is coverage data, not colour: tagged Raw (no sRGB chunk); read it as Raw/Non-Color.
         spec.attribute("oiio:ColorSpace", SRGB_COLOURSPACE if content == "image" else "Raw")
         if self.file_format == "png":
-            spec.attribute("png:compressionLevel", 3)
+            spec.attribute("png:compressionLevel", _PNG_ZLIB_LEVEL)
+            spec.attribute("png:filter", _PNG_FILTER_UP)
         else:
-            spec.attribute("compression", "zip")
+            spec.attribute("compression", "lzw" if self.bit_depth == 8 else "zip")
         set_metadata(spec, frame_provenance(self.provenance, frame_number, content, extra), self.file_format)
         return spec
 
@@ -263,8 +270,9 @@ def _checked(rgb, matte, alpha):
 def _exr_pixels(rgb: np.ndarray, matte: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
     """Linear, premultiplied R G B A and the matte, interleaved as float16."""
     height, width = rgb.shape[:2]
-    pixels = np.empty((height, width, len(_EXR_CHANNELS)), np.float16)
-    linear = srgb_to_linear(np.clip(rgb, 0.0, 1.0))
+    pixels = np.empty((height, width, len(_EXR_CHANNELS)), np.float32)
+    linear = srgb_to_linear(rgb)
+    np.clip(linear, 0.0, 1.0, out=linear)  # same as clipping the sRGB values: the curve maps 0->0, 1->1
     if alpha is None:
         pixels[..., :3] = linear
         pixels[..., 3] = 1.0
@@ -273,8 +281,9 @@ def _exr_pixels(rgb: np.ndarray, matte: np.ndarray, alpha: np.ndarray | None) ->
         linear *= coverage[..., None]
         pixels[..., :3] = linear
         pixels[..., 3] = coverage
-    pixels[..., 4] = np.clip(matte, 0.0, 1.0)
-    return pixels
+    np.clip(matte, 0.0, 1.0, out=pixels[..., 4])
+    # OpenCV's SIMD float16 conversion is bit-identical to numpy's and ~10x faster.
+    return cv2.convertFp16(pixels.reshape(height, -1)).view(np.float16).reshape(pixels.shape)
 
 
 def _quantise(values: np.ndarray, bit_depth: int) -> np.ndarray:
