@@ -214,3 +214,23 @@ def test_file_sha256_streams_and_matches_hashlib(tmp_path):
     data = RNG.integers(0, 256, 3 * (1 << 20) + 17, dtype=np.uint8).tobytes()
     path.write_bytes(data)
     assert file_sha256(path) == hashlib.sha256(data).hexdigest()
+
+
+def test_exr_data_window_is_placed_in_the_display_window(tmp_path):
+    """A render cropped to its content: the still is the full frame, transparent outside the data."""
+    spec = oiio.ImageSpec(4, 3, 4, oiio.HALF)
+    spec.x, spec.y, spec.full_x, spec.full_y, spec.full_width, spec.full_height = 2, 1, 0, 0, 10, 6
+    data = np.ones((3, 4, 4), np.float32)
+    data[..., 0] = np.nan  # a bad sample must not poison the engine
+    output = oiio.ImageOutput.create(str(tmp_path / "cropped.exr"))
+    assert output.open(str(tmp_path / "cropped.exr"), spec)
+    output.write_image(data)
+    output.close()
+    still = read_image(tmp_path / "cropped.exr", max_pixels=60)
+    assert still.size == (10, 6)
+    np.testing.assert_array_equal(still.alpha[1:4, 2:6], 1.0)
+    assert still.alpha.sum() == 12.0
+    np.testing.assert_array_equal(still.rgb[1:4, 2:6, 0], 0.0)
+    np.testing.assert_allclose(still.rgb[1:4, 2:6, 1:], 1.0)
+    with pytest.raises(InputTooLargeError, match="10x6"):
+        read_image(tmp_path / "cropped.exr", max_pixels=59)

@@ -70,8 +70,8 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = None) -> StillI
                 f"{path}: corrupt or truncated image ({_oiio_message(image.geterror())})")
     finally:
         image.close()
-    return _to_still(path, spec, np.asarray(pixels, dtype=np.float32).reshape(
-        spec.height, spec.width, spec.nchannels))
+    pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
+    return _to_still(path, spec, _in_display_window(spec, pixels))
 
 
 def _check_file(path: str) -> None:
@@ -87,10 +87,11 @@ def _check_size(path: str, spec: oiio.ImageSpec, max_pixels: int | None) -> None
     if spec.width <= 0 or spec.height <= 0 or spec.nchannels <= 0:
         raise UnreadableFileError(f"{path}: image has no pixels ({spec.width}x{spec.height}, "
                                   f"{spec.nchannels} channels)")
-    pixels = spec.width * spec.height
+    width, height = max(spec.width, spec.full_width), max(spec.height, spec.full_height)
+    pixels = width * height
     if max_pixels is not None and pixels > max_pixels:
         raise InputTooLargeError(
-            f"{path}: still is {spec.width}x{spec.height} ({pixels / 1e6:.1f} Mpx), above the limit of "
+            f"{path}: still is {width}x{height} ({pixels / 1e6:.1f} Mpx), above the limit of "
             f"{max_pixels} pixels ({max_pixels / 1e6:.1f} Mpx); downscale it or raise max_still_pixels")
 
 
@@ -105,9 +106,25 @@ def _check_not_cmyk(path: str, spec: oiio.ImageSpec) -> None:
             f"{path}: CMYK image (a print separation); convert it to RGB (sRGB) in an image editor first")
 
 
+def _in_display_window(spec: oiio.ImageSpec, pixels: np.ndarray) -> np.ndarray:
+    """The picture as framed: EXR data windows may be cropped to content or extend past the frame."""
+    full = (spec.full_x, spec.full_y, spec.full_width, spec.full_height)
+    if full == (spec.x, spec.y, spec.width, spec.height) or spec.full_width <= 0 or spec.full_height <= 0:
+        return pixels
+    canvas = np.zeros((spec.full_height, spec.full_width, spec.nchannels), np.float32)
+    left, top = spec.x - spec.full_x, spec.y - spec.full_y
+    x0, y0 = max(left, 0), max(top, 0)
+    x1, y1 = min(left + spec.width, spec.full_width), min(top + spec.height, spec.full_height)
+    if x1 > x0 and y1 > y0:
+        canvas[y0:y1, x0:x1] = pixels[y0 - top:y1 - top, x0 - left:x1 - left]
+    return canvas
+
+
 def _to_still(path: str, spec: oiio.ImageSpec, pixels: np.ndarray) -> StillImage:
     sample_format = str(spec.format)
     channels = tuple(spec.channelnames)
+    if sample_format in _FLOAT_FORMATS:
+        np.nan_to_num(pixels, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
     alpha_index = spec.alpha_channel
     if alpha_index < 0 and spec.nchannels in (2, 4):
         alpha_index = spec.nchannels - 1
@@ -128,7 +145,15 @@ def _to_still(path: str, spec: oiio.ImageSpec, pixels: np.ndarray) -> StillImage
         if float(colour.max(initial=0.0)) > 1.0:
             notes.append("values above 1 clipped")
     else:
-        notes.insert(0, spec.get_string_attribute("oiio:ColorSpace") or "sRGB (assumed)")
+        declared = spec.get_string_attribute("oiio:ColorSpace")
+        if not declared:
+            notes.insert(0, "sRGB (assumed)")
+        elif oiio.equivalent_colorspace(declared, "srgb_rec709_scene"):
+            notes.insert(0, declared)
+        else:
+            notes.insert(0, f"{declared} (used as sRGB)")
+    if spec.getattribute("ICCProfile") is not None:
+        notes.append("embedded ICC profile not applied")
 
     rgb = np.clip(colour, 0.0, 1.0, out=np.empty(colour.shape, np.float32))
     if alpha is not None:
