@@ -197,3 +197,21 @@ def test_opencv_fallback_only_when_pyav_cannot_open(tmp_path, monkeypatch):
     tried.clear()
     open_frames(media_path(*QUICKTIME))
     assert tried == []
+
+
+@pytest.mark.parametrize("name, codec, options", [
+    ("clip.webm", "libvpx-vp9", {"deadline": "realtime", "cpu-used": "8", "g": "10"}),
+    ("clip.mkv", "libx264", {"g": "10"}),
+])
+def test_containers_without_a_frame_count(tmp_path, name, codec, options):
+    """WebM/MKV state no frame count: count from the packets; seek across their keyframes exactly."""
+    frames = [_blocks(index=i) for i in range(30)]
+    path = _encode(tmp_path / name, frames, codec=codec, options=options)
+    with av.open(str(path)) as container:
+        assert container.streams.video[0].frames == 0
+    source = open_frames(path)
+    assert (source.frame_count, source.size) == (30, (64, 48))
+    sequential = [rgb for _, rgb in source.frames()]
+    for number, rgb in source.frames(21, 24):
+        np.testing.assert_array_equal(rgb, sequential[number - 1])
+    assert np.abs(sequential[12].astype(int) - frames[12]).mean() < 6

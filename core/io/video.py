@@ -48,8 +48,10 @@ class VideoFile(FrameSource):
         self._seekable = True
         if discarded or (declared and len(presentation) != declared):
             self._index_by_decoding()  # the container's header disagrees with its packets: count frames
-        self._number_of = {pts: number for number, pts in enumerate(self._pts, start=1)}
         first = self._decode_first_frame()
+        if self._seekable and first.pts != self._pts[0]:
+            self._index_by_decoding()  # leading packets the decoder drops (open GOP at the cut)
+        self._number_of = {pts: number for number, pts in enumerate(self._pts, start=1)}
         self._orient = _display_transform(first)
         height, width = self._orient(first.to_ndarray(format="rgb24")).shape[:2]
         self.size = (width, height)
@@ -222,9 +224,11 @@ def _open_container(path: str):
 
 
 def _video_stream(container, path: str):
-    if not container.streams.video:
-        raise _CannotOpen(f"{path}: the file has no video stream")
-    return container.streams.video[0]
+    """The first real video stream (not a cover picture attached to the file)."""
+    for stream in container.streams.video:
+        if not stream.disposition & av.stream.Disposition.attached_pic:
+            return stream
+    raise _CannotOpen(f"{path}: the file has no video stream")
 
 
 def _frame_rate(stream) -> float:
