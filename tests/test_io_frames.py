@@ -205,6 +205,7 @@ def test_finished_frames_and_overwrite_protection(tmp_path, frame):
     (tmp_path / ".shot.0008.png.host-1-00.partial").write_bytes(b"partial")
     (tmp_path / "shot.0009.png.bak").write_bytes(b"not a frame")
     (tmp_path / "other.0003.png").write_bytes(b"another sequence")
+    (tmp_path / "shot.00003.png").write_bytes(b"not the name frame 3 gets")
     assert writer.finished_frames() == {1, 2, 5, 10000}
     assert writer.exists(5) and not writer.exists(7) and not writer.exists(8)
 

@@ -94,7 +94,8 @@ class FrameWriter:
             return set()
         with entries:
             return {int(match.group(1)) for entry in entries
-                    if (match := name.match(entry.name)) and len(match.group(1)) >= self.pattern.padding}
+                    if (match := name.match(entry.name)) and entry.name == os.path.basename(
+                        self.path(int(match.group(1))))}  # exactly the name path(n) gives
 
     def check_writable(self) -> None:
         """Create the output folder and prove a file can be written there; ``OutputError`` if not."""
