@@ -17,7 +17,8 @@ _EXPORTS = {
     "read_frame_metadata": "metadata",
     "atomic_path": "atomic",
     "FrameSource": "sources", "open_frames": "sources",
-    "PreviewWriter": "preview",
+    "PreviewWriter": "preview", "write_preview": "preview",
+    "FrameWriteQueue": "write_queue",
 }
 
 __all__ = sorted(_EXPORTS)
