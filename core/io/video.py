@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import os
 from typing import Iterator
 
 import av
