@@ -86,3 +86,32 @@ def test_write_preview_from_finished_frames(tmp_path, suffix):
     for (_, rgb), number in zip(decoded, (3, 4, 5)):
         assert np.abs(rgb[:, 10:].astype(int) - frames[number][:, 10:]).mean() < 3.0
         assert rgb[:, :6].max() < 24
+
+
+_DISK_FULL_SCRIPT = """
+import resource, signal, sys
+import numpy as np
+from portrait_animator.errors import OutputError
+from portrait_animator.io.preview import PreviewWriter
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+noise = np.random.default_rng(0).integers(0, 256, (30, 128, 128, 3), dtype=np.uint8)
+try:
+    with PreviewWriter(sys.argv[1], 25, (128, 128)) as preview:
+        for image in noise:
+            preview.write(image)
+except OutputError as error:
+    print("OutputError:", error)
+"""
+
+
+def test_disk_full_preview_is_an_output_error_and_leaves_nothing(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", _DISK_FULL_SCRIPT, str(tmp_path / "preview.mp4")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"OutputError: {tmp_path / 'preview.mp4'}: writing the preview failed")
+    assert "disk full" in result.stdout
+    assert os.listdir(tmp_path) == []

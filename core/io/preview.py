@@ -100,8 +100,8 @@ class PreviewWriter:
             self._container.mux(packets)
         except (av.error.FFmpegError, OSError) as error:
             self.abort()
-            raise OutputError(f"{self.path}: writing the preview failed ({atomic.describe_os_error(error)} "
-                              "- is the disk full?)") from None
+            raise OutputError(f"{self.path}: writing the preview failed ({atomic.describe_os_error(error)})") \
+                from None
 
     def __enter__(self) -> "PreviewWriter":
         return self
