@@ -377,3 +377,38 @@ def test_disk_full_gives_output_error_and_leaves_no_file(tmp_path, suffix):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("OutputError: ") and str(tmp_path) in result.stdout
     assert _listing(tmp_path) == []
+
+
+def test_really_full_filesystem(tmp_path):
+    """A 256 KiB tmpfs in a private mount namespace: write() fails with ENOSPC, as on a full disk."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("unshare not installed")
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    probe = tmp_path / "probe.py"
+    probe.write_text(textwrap.dedent("""
+        import os, sys
+        import numpy as np
+        from portrait_animator.errors import OutputError
+        from portrait_animator.io.frames import FrameWriter
+        rng = np.random.default_rng(0)
+        rgb, matte = rng.random((400, 400, 3), dtype=np.float32), rng.random((400, 400), dtype=np.float32)
+        for suffix in (".exr", ".png", ".tif"):
+            try:
+                FrameWriter(sys.argv[1] + "/shot.####" + suffix, bit_depth=16).write(1, rgb, matte)
+                print("NO ERROR")
+            except OutputError as error:
+                print("OutputError:", error)
+        print(sorted(os.listdir(sys.argv[1])))
+    """))
+    command = (f"mount -t tmpfs -o size=256k tmpfs '{mount_point}' || exit 77; "
+               f"exec '{sys.executable}' '{probe}' '{mount_point}'")
+    result = subprocess.run([unshare, "--mount", "sh", "-c", command], capture_output=True, text=True)
+    if result.returncode == 77 or "unshare failed" in result.stderr:
+        pytest.skip(f"cannot mount a small filesystem here: {result.stderr.strip()[:200]}")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 4 and lines[-1] == "[]"  # nothing left behind: no frame, matte or partial
+    for line in lines[:3]:
+        assert line.startswith(f"OutputError: {mount_point}/shot") and "(disk full)" in line
