@@ -25,7 +25,7 @@ BACKENDS = ("pyav", "opencv")
 
 
 class VideoFile(FrameSource):
-    """A video decoded by PyAV. ``rotation_note`` says how its display matrix was applied."""
+    """A video decoded by PyAV; frames come out upright per its display matrix, as players show them."""
 
     def __init__(self, path: str):
         self.path = path
