@@ -74,6 +74,14 @@ def frame_path(pattern: str, frame: int) -> str:
     return os.path.join(folder, f"{name[:run.start()]}{frame:0{len(run.group(0))}d}{name[run.end():]}")
 
 
+def sequence_stem(pattern: str) -> str:
+    """The name of a frame pattern without frame digits or extension (``/r/take_###.png`` -> ``take``)."""
+    name = os.path.basename(pattern)
+    runs = list(_HASH_RUN.finditer(name))
+    stem = name[:runs[-1].start()] if runs else os.path.splitext(name)[0]
+    return stem.rstrip("._-") or "portrait"
+
+
 def sequence_pattern(file_of_sequence: str) -> str:
     """The ``#`` pattern of the image sequence one of whose files is given (``a_0012.png`` -> ``a_####.png``).
 

@@ -3,6 +3,8 @@
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
+from .properties import PATH_OPTIONS
+
 ADDON_ID = __package__
 
 
@@ -16,7 +18,7 @@ class PortraitAnimatorPreferences(bpy.types.AddonPreferences):
                     "portrait-animator command on PATH, or a checkout's .venv)")
     output_folder: StringProperty(
         name="Default Output Folder", subtype='DIR_PATH', default="//portrait_animator/",
-        options={'PATH_SUPPORTS_BLEND_RELATIVE'},
+        options=PATH_OPTIONS,
         description="Where frames go when a scene sets no output (// is the .blend's folder)")
     file_format: EnumProperty(name="File Format", items=(
         ('OPEN_EXR', "OpenEXR", "Half-float linear EXR with the face matte as a channel"),

@@ -5,6 +5,9 @@ from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, P
                        StringProperty)
 from bpy.types import PropertyGroup
 
+# Path settings accept "//" (relative to the .blend); Blender 4.5 wants that declared.
+PATH_OPTIONS = {'PATH_SUPPORTS_BLEND_RELATIVE'} if bpy.app.version >= (4, 5, 0) else set()
+
 RIG_ROLES = (
     ('NONE', "None", "Not part of a face rig"),
     ('LANDMARKS', "Landmarks", "The 68-point landmark mesh the engine follows"),
@@ -40,7 +43,7 @@ class PortraitAnimatorSettings(PropertyGroup):
         ('FILE', "File", "A still image file"),
         ('IMAGE', "Image", "An image in this .blend (packed and generated images work too)"),
     ), default='FILE')
-    still_path: StringProperty(name="Still", subtype='FILE_PATH',
+    still_path: StringProperty(name="Still", subtype='FILE_PATH', options=PATH_OPTIONS,
                                description="The portrait to animate (photo, painting, scan)")
     still_image: PointerProperty(name="Still Image", type=bpy.types.Image)
 
@@ -51,7 +54,7 @@ class PortraitAnimatorSettings(PropertyGroup):
         ('RIG', "Face Rig", "The face rig in this scene, animated by keyframes"),
         ('PRESET', "Preset", "A built-in performance: no video needed"),
     ), default='VIDEO')
-    driver_path: StringProperty(name="Driver File", subtype='FILE_PATH')
+    driver_path: StringProperty(name="Driver File", subtype='FILE_PATH', options=PATH_OPTIONS)
     driver_preset: EnumProperty(name="Preset", items=(
         ('idle', "Idle", "Small head sway and occasional blinks"),
         ('blink', "Blink", "Blinks"),
@@ -66,7 +69,7 @@ class PortraitAnimatorSettings(PropertyGroup):
                                            "performance (0: the first frame with a face)")
 
     shot_name: StringProperty(name="Shot Name", description="Frame file names (default: the still's name)")
-    output_path: StringProperty(name="Output", subtype='FILE_PATH',
+    output_path: StringProperty(name="Output", subtype='FILE_PATH', options=PATH_OPTIONS,
                                 description="Folder or frame pattern (# for frame digits, // relative to the "
                                             ".blend); empty: the folder from the add-on preferences")
     file_format: EnumProperty(name="File Format", items=(
@@ -92,7 +95,7 @@ class PortraitAnimatorSettings(PropertyGroup):
         ('neural-hybrid', "Neural Hybrid", "Warp refined by a network (needs a checkpoint)"),
         ('neural-paper', "Neural (Paper)", "The few-shot talking-head generator (needs a checkpoint)"),
     ), default='warp')
-    checkpoint: StringProperty(name="Checkpoint", subtype='FILE_PATH')
+    checkpoint: StringProperty(name="Checkpoint", subtype='FILE_PATH', options=PATH_OPTIONS)
     crop_size: EnumProperty(name="Face Crop", items=(
         ('256', "256", ""), ('512', "512", ""), ('1024', "1024", "")), default='512')
     face_index: IntProperty(name="Face", min=-1, default=-1,
@@ -107,7 +110,7 @@ class PortraitAnimatorSettings(PropertyGroup):
     mouth_gain: FloatProperty(name="Mouth", default=1.0, min=-1.0, max=3.0)
     smoothing: FloatProperty(name="Smoothing", default=0.3, min=0.0, max=1.0, subtype='FACTOR')
 
-    last_output: StringProperty(name="Last Render", subtype='FILE_PATH',
+    last_output: StringProperty(name="Last Render", subtype='FILE_PATH', options=PATH_OPTIONS,
                                 description="Frame pattern of the last finished render")
 
 

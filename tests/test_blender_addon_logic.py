@@ -92,6 +92,12 @@ def test_frame_files_agree_with_the_engine_naming():
             assert frame_paths.frame_path(pattern, frame) == FramePattern.parse(pattern).path(frame)
 
 
+def test_sequence_stem_names_the_shot():
+    assert frame_paths.sequence_stem("/r/take_###.png") == "take"
+    assert frame_paths.sequence_stem("/r/Mona_Lisa.####.exr") == "Mona_Lisa"
+    assert frame_paths.sequence_stem("/r/####.exr") == "portrait"
+
+
 def test_sequence_pattern_from_one_file_of_the_sequence(tmp_path):
     assert frame_paths.sequence_pattern("/clips/take3_0012.png") == "/clips/take3_####.png"
     assert frame_paths.sequence_pattern("/clips/v2/frame.00007.exr") == "/clips/v2/frame.#####.exr"
@@ -355,7 +361,7 @@ def test_retarget_puts_the_neutral_frame_on_the_still_and_carries_motion(still_l
         driver_face + shapes[face_shapes.JAW_OPEN][:, :2],  # mouth opens, head still
         np.full((68, 2), np.nan),  # no face
     ])
-    performance = retarget.retarget(frames, np.array([1, 2, 3, 4]), still_landmarks)
+    performance = retarget.retarget(frames, np.array([1, 2, 3, 4]), still_landmarks, neutral_row=0)
     np.testing.assert_allclose(performance.landmarks[0], still_landmarks, atol=1e-6)
     assert performance.heads[0].scale == pytest.approx(1.0) and abs(performance.heads[0].angle) < 1e-9
     # a pure head move: the still's own face, moved rigidly by the same rotation and scale
@@ -371,6 +377,22 @@ def test_retarget_puts_the_neutral_frame_on_the_still_and_carries_motion(still_l
     assert list(performance.valid) == [True, True, True, False]
     with pytest.raises(ValueError, match="no frame with a face"):
         retarget.retarget(frames[3:], np.array([4]), still_landmarks)
+
+
+def test_retarget_rests_on_a_relaxed_frame_and_never_crosses_the_lips(still_landmarks):
+    jaw = face_shapes.shape_deltas(still_landmarks)[face_shapes.JAW_OPEN][:, :2]
+    talking = np.stack([still_landmarks + jaw, still_landmarks, still_landmarks + 0.5 * jaw])
+    assert retarget.choose_neutral(talking) == 1  # the closed mouth, not the first frame
+    performance = retarget.retarget(talking, np.array([1, 2, 3]), still_landmarks)
+    np.testing.assert_allclose(performance.landmarks[1], still_landmarks, atol=1e-6)
+    assert mouth_gap(performance.landmarks[0]) > mouth_gap(performance.landmarks[2]) > mouth_gap(still_landmarks)
+    # Forced onto the open-mouth frame, the closed frames would push the lips through each other.
+    forced = retarget.retarget(talking, np.array([1, 2, 3]), still_landmarks, neutral_row=0)
+    across = still_landmarks[54] - still_landmarks[48]
+    down = np.array([-across[1], across[0]]) / np.linalg.norm(across)
+    for upper, lower in retarget.INNER_LIP_PAIRS:
+        floor = min(0.0, float((still_landmarks[lower] - still_landmarks[upper]) @ down))
+        assert ((forced.landmarks[1:, lower] - forced.landmarks[1:, upper]) @ down >= floor - 1e-4).all()
 
 
 # ----------------------------------------------------------------------------------------- geometry

@@ -191,6 +191,8 @@ class EngineProcess:
             state.done = int(event.get("done") or state.done)
 
     def _finish(self, returncode: int) -> None:
+        for pipe in (self._process.stdout, self._process.stderr):
+            pipe.close()  # both readers have reached the end of their pipe
         state = self.state
         state.returncode = returncode
         if returncode == CANCELLED_EXIT_CODE or (self.cancel_requested and returncode != 0):

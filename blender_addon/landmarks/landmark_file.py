@@ -74,7 +74,7 @@ def write_landmark_file(path: str, data: LandmarkData) -> None:
 def read_landmark_file(path: str) -> LandmarkData:
     """Read and check a landmark file; any problem is an ``AddonError`` naming the file."""
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
     except FileNotFoundError:
         raise AddonError(f"{path}: landmark file not found") from None

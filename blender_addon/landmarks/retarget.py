@@ -16,6 +16,8 @@ import numpy as np
 
 # Points that move with the head, not with the expression: nose and eye corners.
 RIGID_POINTS = (27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45)
+# Inner-lip pairs (upper, lower) that meet when the mouth closes and must not pass each other.
+INNER_LIP_PAIRS = ((61, 67), (62, 66), (63, 65))
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,8 @@ def retarget(driver: np.ndarray, frame_numbers: np.ndarray, still: np.ndarray,
              neutral_row: int | None = None) -> Performance:
     """Carry a driver track (F, 68, 2) over to the still's landmarks (68, 2).
 
-    ``neutral_row`` is the driver row whose face counts as the rest pose (default: the first row with a
-    face). For each frame, with H the head move from the neutral frame and S the map from the driver's
+    ``neutral_row`` is the driver row whose face counts as the rest pose (default: the most relaxed
+    frame, see ``choose_neutral``). For each frame, with H the head move from the neutral frame and S the map from the driver's
     neutral face to the still's: head = S∘H∘S⁻¹, landmarks = head(still + S·expression).
     """
     driver = np.asarray(driver, dtype=np.float64)
@@ -91,7 +93,7 @@ def retarget(driver: np.ndarray, frame_numbers: np.ndarray, still: np.ndarray,
     if not valid.any():
         raise ValueError("the driver has no frame with a face")
     if neutral_row is None:
-        neutral_row = int(np.argmax(valid))
+        neutral_row = choose_neutral(driver)
     if not valid[neutral_row]:
         raise ValueError(f"the neutral frame (row {neutral_row}) has no face")
     rigid = list(RIGID_POINTS)
@@ -108,8 +110,43 @@ def retarget(driver: np.ndarray, frame_numbers: np.ndarray, still: np.ndarray,
         expression = move.inverse().apply(driver[row]) - neutral
         head = from_still.then(move).then(to_still)
         heads.append(head)
-        out[row] = head.apply(still + expression @ to_still.linear.T)
+        shape = _uncross_lips(still + expression @ to_still.linear.T, still)
+        out[row] = head.apply(shape)
     return Performance(np.asarray(frame_numbers), heads, out)
+
+
+def choose_neutral(driver: np.ndarray) -> int:
+    """The row of the most relaxed face (the engine's ``auto`` rule): mouth closed, eyes as open as usual,
+    head as usual. A talking clip rarely starts on such a frame, and a neutral with an open mouth would
+    turn every closed mouth into lips pressed through each other."""
+    driver = np.asarray(driver, dtype=np.float64)
+    rows = np.flatnonzero(np.isfinite(driver).all(axis=(1, 2)))
+    points = driver[rows]
+    width = np.linalg.norm(points[:, 48] - points[:, 54], axis=-1) + 1e-9
+    mouth = np.linalg.norm(points[:, 62] - points[:, 66], axis=-1) / width
+    eyes = np.mean([np.linalg.norm(points[:, a] - points[:, b], axis=-1) for a, b in ((37, 41), (38, 40), (43, 47), (44, 46))],
+                   axis=0) / width
+    rigid = list(RIGID_POINTS)
+    reference = np.median(points, axis=0)[rigid]
+    angles = np.array([abs(Similarity.fit(reference, p[rigid]).angle) for p in points])
+    score = (mouth / (np.median(mouth) + 0.05) + 2.0 * np.abs(eyes - np.median(eyes)) / (np.median(eyes) + 1e-6)
+             + angles / 0.1)
+    return int(rows[int(np.argmin(score))])
+
+
+def _uncross_lips(shape: np.ndarray, still: np.ndarray) -> np.ndarray:
+    """Where a lower inner-lip point rose above its upper partner (across the still's mouth line) by more
+    than in the still itself, move the pair apart to that limit: lips close, they never pass through."""
+    across = still[54] - still[48]
+    down = np.array([-across[1], across[0]]) / (np.linalg.norm(across) + 1e-9)
+    for upper, lower in INNER_LIP_PAIRS:
+        floor = min(0.0, float((still[lower] - still[upper]) @ down))
+        gap = float((shape[lower] - shape[upper]) @ down)
+        if gap < floor:
+            shift = (floor - gap) / 2 * down
+            shape[upper] -= shift
+            shape[lower] += shift
+    return shape
 
 
 def _wrap(angle: float) -> float:

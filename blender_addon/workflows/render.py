@@ -6,16 +6,17 @@ from __future__ import annotations
 import os
 
 import bpy
+import numpy as np
 
 from .. import preferences, tasks
 from ..engine.job_file import JobSpec, ensure_writable_folder, write_job
 from ..engine.process import EngineProcess
 from ..errors import AddonError
-from ..frame_paths import existing_path, sequence_pattern
+from ..frame_paths import existing_path, sequence_pattern, sequence_stem
 from ..landmarks.landmark_file import write_landmark_file
 from ..scene import rig_build, rig_io, stills
 from ..scene.sequence_loading import load_sequence
-from .common import CACHE_FOLDER, driver_file, engine_python, output_pattern, settings, shot_name
+from .common import CACHE_FOLDER, driver_file, engine_python, output_pattern, settings
 
 
 def start_render(context) -> tasks.EngineTask:
@@ -27,10 +28,11 @@ def start_render(context) -> tasks.EngineTask:
     folder = os.path.dirname(pattern)
     ensure_writable_folder(folder)
     scratch = os.path.join(folder, CACHE_FOLDER, "blender")
-    name = shot_name(context)
+    name = sequence_stem(pattern)
     scene_range = (scene.frame_start, scene.frame_end)
     rig = None
     motion_mode = current.motion_mode
+    neutral = "auto"
     if current.driver_kind == 'RIG':
         rig = rig_build.rig_from_object(current.rig)
         if scene.frame_start < 1:
@@ -38,9 +40,13 @@ def start_render(context) -> tasks.EngineTask:
                              "from 1: set the start frame to 1 or later")
         source = stills.still_file_from_image(rig.image, scratch)
         driver = os.path.join(folder, f"{name}.rig.npz")
-        write_landmark_file(driver, rig_io.export_track(context, rig, *scene_range))
+        track = rig_io.export_track(context, rig, *scene_range)
+        write_landmark_file(driver, track)
         frames = scene_range
-        motion_mode = 'absolute'  # the rig already moves the still's own face, in the still's pixels
+        # The rig already moves the still's own face in the still's pixels: take its shapes as they are,
+        # with the head measured from the frame nearest the rig's rest pose.
+        motion_mode = 'absolute'
+        neutral = str(_frame_nearest_rest(track, rig))
     else:
         source = (stills.still_file_from_image(current.still_image, scratch) if current.still_source == 'IMAGE'
                   else stills.still_file_from_path(current.still_path))
@@ -54,7 +60,7 @@ def start_render(context) -> tasks.EngineTask:
         checkpoint=(existing_path(current.checkpoint, stills.blend_folder(), "checkpoint")
                     if current.renderer != 'warp' else None),
         device=preferences.get(context).device, crop_size=int(current.crop_size),
-        face=None if current.face_index < 0 else current.face_index, motion_mode=motion_mode,
+        face=None if current.face_index < 0 else current.face_index, motion_mode=motion_mode, neutral=neutral,
         gains={"head": current.head_gain, "eyes": current.eyes_gain, "brows": current.brows_gain,
                "mouth": current.mouth_gain},
         smoothing=0.0 if current.driver_kind == 'RIG' else current.smoothing,
@@ -63,6 +69,12 @@ def start_render(context) -> tasks.EngineTask:
     process = EngineProcess(python.command("render-job", job, "--progress", "json"))
     return tasks.begin("Rendering", process, _finish_render, pattern=pattern, name=name, job=job,
                        plane=rig.plane.name if rig else None)
+
+
+def _frame_nearest_rest(track, rig) -> int:
+    rest = rig.still.to_pixels(rig.rest_points())
+    distance = np.linalg.norm(track.landmarks - rest, axis=-1).mean(axis=-1)
+    return int(track.frame_numbers[int(np.argmin(distance))])
 
 
 def _driver(context) -> str:
