@@ -106,9 +106,12 @@ class DlibDetector(FaceDetector):
         """The predictor's 68 points for a face box, run on a window at a moderate resolution."""
         x0, y0, x1, y1 = box
         face_width = max(x1 - x0, 1.0)
-        side = face_width * WINDOW_PER_FACE
-        window = CropWindow(((x0 + x1 - side) / 2, (y0 + y1 - side) / 2), side,
-                            max(1, round(side * min(1.0, FACE_PIXELS / face_width))))
+        side = math.ceil(face_width * WINDOW_PER_FACE)
+        scale = min(1.0, FACE_PIXELS / face_width)
+        origin = ((x0 + x1 - side) / 2, (y0 + y1 - side) / 2)
+        if scale == 1.0:  # native resolution: a whole-pixel window, so the predictor sees the image's pixels
+            origin = (round(origin[0]), round(origin[1]))
+        window = CropWindow(origin, side, max(1, round(side * scale)))
         crop = np.ascontiguousarray(window.cut(image))
         a, b = window.to_crop(np.array([[x0, y0], [x1, y1]]))
         rect = self._dlib.rectangle(int(round(a[0])), int(round(a[1])), int(round(b[0])) - 1, int(round(b[1])) - 1)

@@ -14,30 +14,34 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..errors import JobFieldError
 from .track import LandmarkTrack
 
-# strength 0 -> 1 moves the cutoff for a still face from MAX_MIN_CUTOFF down to MIN_MIN_CUTOFF (Hz)
-MAX_MIN_CUTOFF = 6.0
-MIN_MIN_CUTOFF = 0.3
-# cutoff gain per unit speed (Hz per face-size/s): how quickly fast motion opens the filter
-SPEED_GAIN = 12.0
-# cutoff (Hz) of the filter on the speed estimate itself
-SPEED_CUTOFF = 2.0
+# Strength 0 -> 1 moves, geometrically, the cutoff for a still face from 6 Hz down to 0.3 Hz and the
+# cutoff's gain per unit of speed (Hz per face-size/s: how readily motion opens the filter) from 64 to 16.
+# Measured on the first 150 frames of ten real driving clips at strength 0.5: the landmarks' frame-to-frame
+# second difference (jitter plus real motion) drops to 0.63x on average, while eye- and mouth-opening
+# curves keep a correlation of at least 0.97 with the unfiltered ones (0.92 at strength 1).
+MIN_CUTOFF_RANGE = (6.0, 0.3)
+SPEED_GAIN_RANGE = (64.0, 16.0)
+# cutoff (Hz) of the filter on the speed estimate itself; higher reacts sooner to the start of a blink
+SPEED_CUTOFF = 4.0
 
 
 def smooth_track(track: LandmarkTrack, strength: float) -> LandmarkTrack:
     """A copy of ``track`` with landmarks (and dense points) One-Euro filtered; strength 0 (off) .. 1."""
     if not 0.0 <= strength <= 1.0:
-        raise ValueError(f"smoothing strength must be between 0 and 1, got {strength}")
+        raise JobFieldError("smoothing", f"is {strength}; expected a number from 0 (off) to 1 (strong)")
     if strength == 0.0 or not track.valid.any():
         return replace(track, meta=dict(track.meta))
-    min_cutoff = MAX_MIN_CUTOFF * (MIN_MIN_CUTOFF / MAX_MIN_CUTOFF) ** strength
+    min_cutoff = _between(MIN_CUTOFF_RANGE, strength)
+    speed_gain = _between(SPEED_GAIN_RANGE, strength)
     scale = _face_scale(track.landmarks)
     times = track.frame_numbers.astype(np.float64) / track.fps
-    landmarks = one_euro(track.landmarks / scale, times, min_cutoff, SPEED_GAIN, SPEED_CUTOFF) * scale
+    landmarks = one_euro(track.landmarks / scale, times, min_cutoff, speed_gain, SPEED_CUTOFF) * scale
     dense = None
     if track.dense is not None:
-        dense = one_euro(track.dense / scale, times, min_cutoff, SPEED_GAIN, SPEED_CUTOFF) * scale
+        dense = one_euro(track.dense / scale, times, min_cutoff, speed_gain, SPEED_CUTOFF) * scale
     meta = dict(track.meta, smoothing=float(strength))
     return replace(track, landmarks=landmarks.astype(np.float32),
                    dense=None if dense is None else dense.astype(np.float32), meta=meta)
@@ -68,6 +72,11 @@ def one_euro(points: np.ndarray, times: np.ndarray, min_cutoff: float, speed_gai
         out[row] = value
         previous_time = times[row]
     return out
+
+
+def _between(low_high: tuple[float, float], strength: float) -> float:
+    """Geometric interpolation from ``low_high[0]`` (strength 0) to ``low_high[1]`` (strength 1)."""
+    return low_high[0] * (low_high[1] / low_high[0]) ** strength
 
 
 def _alpha(cutoff, dt: float):
