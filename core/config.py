@@ -36,7 +36,7 @@ class FrameRange:
     end: int | None = None
 
     @classmethod
-    def parse(cls, text: str | None, field_name: str = "frames") -> "FrameRange":
+    def parse(cls, text: str | None, field_name: str = "frames", source: str | None = None) -> "FrameRange":
         """Parse ``"10-120"``, ``"10-"``, ``"-50"`` or ``"7"``."""
         if text is None or str(text).strip() in ("", "all"):
             return cls()
@@ -49,11 +49,12 @@ class FrameRange:
             else:
                 start = end = int(text)
         except ValueError:
-            raise JobFieldError(field_name, f"must look like 10-120, 10-, -50 or 7 (got {text!r})") from None
+            raise JobFieldError(field_name, f"must look like 10-120, 10-, -50 or 7 (got {text!r})",
+                                source) from None
         if (start is not None and start < 1) or (end is not None and end < 1):
-            raise JobFieldError(field_name, f"frame numbers start at 1 (got {text!r})")
+            raise JobFieldError(field_name, f"frame numbers start at 1 (got {text!r})", source)
         if start is not None and end is not None and end < start:
-            raise JobFieldError(field_name, f"ends before it starts (got {text!r})")
+            raise JobFieldError(field_name, f"ends before it starts (got {text!r})", source)
         return cls(start, end)
 
     def clamp(self, first: int, last: int) -> range:
@@ -240,7 +241,7 @@ def _coerce(value, annotation: str, name: str, source):
             return None
         raise JobFieldError(name, "must not be null", source)
     if base == "FrameRange":
-        return FrameRange.parse(value, name)
+        return FrameRange.parse(value, name, source)
     if base == "list[str]":
         if isinstance(value, str):
             value = [value]

@@ -110,6 +110,8 @@ class MotionTransfer:
         self.labels68 = region_of_68()
         if self.src_dense is not None:
             self.dense_labels = self._dense_regions()
+            self.lid_skins = tuple((lid_skin(self.src_dense, halves, True), lid_skin(self.src_dense, halves, False))
+                                   for halves in DENSE_LIDS)
             self.dense_from_68 = interpolation_from_68(self.src68, self.src_dense)
 
     # ------------------------------------------------------------------------------------- public
@@ -149,7 +151,7 @@ class MotionTransfer:
                 continue
             dense = self._dense_shape(drv_dense, neutral, row, pose, link, delta68, gain_of,
                                       mode_absolute, to_source)
-            dense = _set_eye_opening(self.src_dense, dense, ratio, DENSE_LIDS)
+            dense = _set_eye_opening(self.src_dense, dense, ratio, DENSE_LIDS, self.lid_skins)
             dense = align.apply(head, _uncross(dense, DENSE_INNER_LIPS))
             out_dense[row] = dense
             out68[row] = mpt.to_ibug68(dense)
@@ -211,11 +213,48 @@ def _lid_meeting(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
     return lower + 0.2 * (upper - lower)
 
 
-def _set_eye_opening(source: np.ndarray, shape: np.ndarray, ratio: np.ndarray, lids) -> np.ndarray:
+@dataclass(frozen=True)
+class LidSkin:
+    """Skin points that slide with one lid: their indices, position along the eye, and share of the motion."""
+
+    indices: np.ndarray
+    t: np.ndarray  # position along the corner-to-corner axis (pixels from the first corner)
+    weight: np.ndarray
+
+
+def lid_skin(points: np.ndarray, halves: LoopHalves, upper: bool) -> LidSkin:
+    """The skin above an upper lid (or below a lower lid) that a blink drags along.
+
+    A closing eye is the upper lid sliding down over the eyeball, not the eye being squashed: the lid up to
+    its crease (about a quarter of the eye's width) moves as a whole, so lashes and lid skin keep their look;
+    above it the motion fades out before the brow. Lower lids drag a little of the cheek.
+    """
+    lid = points[list(halves.upper if upper else halves.lower)]
+    corner_a, corner_b = points[halves.upper[0]], points[halves.upper[-1]]
+    width = float(np.linalg.norm(corner_b - corner_a)) or 1.0
+    axis = (corner_b - corner_a) / width
+    normal = np.array([-axis[1], axis[0]])  # points down on an upright face
+    rigid, reach = ((0.28, 0.75) if upper else (0.05, 0.3))
+    rigid, reach = rigid * width, reach * width
+    t = (points - corner_a) @ axis
+    along_lid = _polyline_at(lid, t, corner_a, axis)
+    away = ((along_lid - points) @ normal) * (1.0 if upper else -1.0)  # distance outward from the lid
+    inside = (away > 0.5) & (away < reach) & (t > -0.1 * width) & (t < 1.1 * width)
+    inside[list(halves.upper) + list(halves.lower)] = False
+    taper = np.clip(np.minimum(t + 0.1 * width, 1.1 * width - t) / (0.25 * width), 0.0, 1.0)
+    fade = np.clip((away - rigid) / (reach - rigid), 0.0, 1.0)
+    weight = (0.5 + 0.5 * np.cos(np.pi * fade)) * taper * (1.0 if upper else 0.6)
+    rows = np.flatnonzero(inside)
+    return LidSkin(rows, t[rows], weight[rows])
+
+
+def _set_eye_opening(source: np.ndarray, shape: np.ndarray, ratio: np.ndarray, lids,
+                     skins: tuple[tuple[LidSkin, LidSkin], ...] | None = None) -> np.ndarray:
     """Move each eye's lids so its opening is ``ratio`` times the still's, keeping their other motion.
 
     Each lid point is paired with the opposite lid at the same position along the corner-to-corner axis;
     the pair closes towards their meeting point. Motion along the lid (not across it) is kept as it came.
+    ``skins`` (upper, lower) per eye: skin that slides with each lid's closing motion.
     """
     shape = shape.copy()
     for eye, halves in enumerate(lids):
@@ -223,15 +262,22 @@ def _set_eye_opening(source: np.ndarray, shape: np.ndarray, ratio: np.ndarray, l
         axis = upper[-1] - upper[0]
         axis = axis / (np.linalg.norm(axis) + 1e-9)
         normal = np.array([-axis[1], axis[0]])
-        for indices, own, other, own_is_upper in ((halves.upper, upper, lower, True),
-                                                  (halves.lower, lower, upper, False)):
+        for side, (indices, own, other, own_is_upper) in enumerate(((halves.upper, upper, lower, True),
+                                                                    (halves.lower, lower, upper, False))):
             inner = list(indices[1:-1])  # the corners stay where the expression put them
             own_inner = own[1:-1]
-            opposite = _polyline_at(other, (own_inner - upper[0]) @ axis, upper[0], axis)
+            t_lid = (own_inner - upper[0]) @ axis
+            opposite = _polyline_at(other, t_lid, upper[0], axis)
             meet = _lid_meeting(own_inner, opposite) if own_is_upper else _lid_meeting(opposite, own_inner)
             moved = shape[inner] - own_inner
             tangential = moved - (moved @ normal)[:, None] * normal
-            shape[inner] = meet + ratio[eye] * (own_inner - meet) + tangential
+            closing = (1.0 - ratio[eye]) * (meet - own_inner)
+            shape[inner] = own_inner + closing + tangential
+            if skins is not None:
+                skin = skins[eye][side]
+                order = np.argsort(t_lid)
+                slide = np.stack([np.interp(skin.t, t_lid[order], closing[order, k]) for k in (0, 1)], axis=1)
+                shape[skin.indices] += skin.weight[:, None] * slide
     return shape
 
 

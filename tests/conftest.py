@@ -28,3 +28,21 @@ def media():
 @pytest.fixture
 def bundled_still() -> Path:
     return BUNDLED_STILL
+
+
+@pytest.fixture(scope="session")
+def bundled_face():
+    """The bundled still's face, detected once: (still, DetectedFace, crop transform at 512, crop landmarks)."""
+    import numpy as np
+
+    from portrait_animator import align
+    from portrait_animator.io.images import read_image
+    from portrait_animator.landmarks import create_detector
+
+    still = read_image(str(BUNDLED_STILL))
+    with create_detector("mediapipe") as detector:
+        face = detector.find_faces(np.round(still.rgb * 255).astype(np.uint8))[0]
+    matrix = align.face_crop_transform(face.landmarks, 512)
+    return {"still": still, "face": face, "crop_from_still": matrix,
+            "landmarks": align.apply(matrix, face.landmarks).astype(np.float64),
+            "dense": align.apply(matrix, face.dense).astype(np.float64)}

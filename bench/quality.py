@@ -1,0 +1,59 @@
+"""Cross-reenactment quality of the warp renderer on real (still, clip) pairs, measured with dlib.
+
+    .venv/bin/python bench/quality.py [--frames 1-150] [--pairs STILL:CLIP ...]
+
+Prints, per pair, dlib identity distance to the still (same person < 0.6) and the correlation of the
+output's mouth- and eye-opening curves with the driver's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from portrait_animator.config import FrameRange
+from portrait_animator.evaluate.cross_reenactment import measure_cross
+from portrait_animator.evaluate.dlib_instrument import DlibInstrument
+
+MEDIA = os.environ.get("PORTRAIT_ANIMATOR_MEDIA", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "media"))
+DEFAULT_PAIRS = [
+    ("lp_s9_painting_mona_lisa.jpg", "lp_d10.mp4"),
+    ("avatarify_einstein_bw.jpg", "dagan_driving.mp4"),
+    ("hallo_6_photo_woman.jpg", "lp_d18.mp4"),
+    ("lp_s5_painting_girl_with_book.jpg", "retalking_face4.mp4"),
+    ("avatarify_obama.jpg", "tpsmm_driving.mp4"),
+    ("sadtalker_art_20_painted_old_woman.png", "lp_d14.mp4"),
+]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", default="1-150")
+    parser.add_argument("--pairs", nargs="*", help="STILL:CLIP file names inside the shared media folders")
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args(argv)
+    pairs = [tuple(p.split(":", 1)) for p in args.pairs] if args.pairs else DEFAULT_PAIRS
+    instrument = DlibInstrument()
+    rows = []
+    print(f"{'still':40s} {'driver':28s} {'id dist':>8s} {'mouth r':>8s} {'eyes r':>8s} {'eyes range':>10s} {'s':>6s}")
+    for still, clip in pairs:
+        started = time.monotonic()
+        result = measure_cross(os.path.join(MEDIA, "stills", still), os.path.join(MEDIA, "driving", clip),
+                               FrameRange.parse(args.frames), instrument=instrument)
+        row = result.summary()
+        row["seconds"] = round(time.monotonic() - started, 1)
+        rows.append(row)
+        print(f"{still:40s} {clip:28s} {row['identity_distance']:8.3f} {row['mouth_correlation']:8.3f} "
+              f"{row['eyes_correlation']:8.3f} {row['driver_eyes_range']:10.3f} {row['seconds']:6.1f}")
+        sys.stdout.flush()
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(rows, handle, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Evaluation: measuring realism, identity and motion fidelity of any renderer on real clips."""

@@ -1,0 +1,145 @@
+"""Motion transfer on a real face's landmarks (the bundled still), driven by synthetic motion of known size."""
+
+import numpy as np
+import pytest
+
+from portrait_animator import align, motion
+from portrait_animator.config import MotionConfig, MotionGains
+from portrait_animator.landmarks import mediapipe_topology as mpt
+from portrait_animator.landmarks.track import LandmarkTrack
+from portrait_animator.presets import preset_track
+
+
+def _track(frames68, dense=None):
+    frames68 = np.asarray(frames68, np.float32)
+    return LandmarkTrack(frames68, np.ones(len(frames68)), np.arange(1, len(frames68) + 1),
+                         dense=None if dense is None else np.asarray(dense, np.float32))
+
+
+def _driver_face(bundled_face, scale=0.6, angle=0.2, shift=(40.0, -25.0)):
+    """The same face seen by a different camera: a driver whose neutral shape differs from the still."""
+    m = align.similarity_from_params(scale, angle, shift)
+    return m, align.apply(m, bundled_face["landmarks"]).astype(np.float64), align.apply(
+        m, bundled_face["dense"]).astype(np.float64)
+
+
+def test_neutral_driver_reproduces_the_still(bundled_face):
+    _, d68, ddense = _driver_face(bundled_face)
+    track = _track([d68, d68, d68], [ddense, ddense, ddense])
+    shapes = motion.MotionTransfer(MotionConfig(), bundled_face["landmarks"], bundled_face["dense"]).transfer(track)
+    assert np.abs(shapes.landmarks - bundled_face["landmarks"]).max() < 0.05
+    assert np.abs(shapes.dense - bundled_face["dense"]).max() < 0.05
+
+
+def test_head_motion_is_carried_into_the_still_frame(bundled_face):
+    m, d68, ddense = _driver_face(bundled_face)
+    turn = align.similarity_from_params(1.0, np.deg2rad(10), (5.0, 3.0))  # driver rolls its head 10 degrees
+    moved68 = align.apply(turn, d68)
+    track = _track([d68, moved68], [ddense, align.apply(turn, ddense)])
+    src = bundled_face["landmarks"]
+    shapes = motion.MotionTransfer(MotionConfig(neutral="first"), src, bundled_face["dense"]).transfer(track)
+    fitted = align.fit_similarity(src, shapes.landmarks[1])
+    scale, angle, _ = align.similarity_params(fitted)
+    assert abs(np.rad2deg(angle) - 10.0) < 0.2 and abs(scale - 1.0) < 0.01
+    # The residual after the rigid fit is tiny: the still's shape is kept, not the driver's.
+    assert np.abs(align.apply(fitted, src) - shapes.landmarks[1]).max() < 0.2
+    still = motion.MotionTransfer(MotionConfig(neutral="first", gains=MotionGains(head=0.0)), src,
+                                  bundled_face["dense"])
+    assert np.abs(still.transfer(track).landmarks[1] - src).max() < 0.2
+
+
+def test_mouth_opening_scales_with_the_faces_and_gain(bundled_face):
+    m, d68, ddense = _driver_face(bundled_face, scale=0.5)
+    src = bundled_face["landmarks"]
+    opened = d68.copy()
+    opened[[56, 57, 58, 65, 66, 67]] += [0.0, 10.0]  # the driver's lower lip drops 10 px (= 20 px on the still)
+    track = _track([d68, opened])
+    shapes = motion.MotionTransfer(MotionConfig(neutral="first"), src).transfer(track)
+    drop = (shapes.landmarks[1] - src)[66]
+    rotation = align.similarity_from_params(1.0, -0.2, (0, 0))[:, :2]  # undo the driver camera's roll
+    assert np.allclose(drop, rotation @ [0.0, 20.0], atol=0.6)
+    half = motion.MotionTransfer(MotionConfig(neutral="first", gains=MotionGains(mouth=0.5)), src).transfer(track)
+    assert np.linalg.norm(half.landmarks[1][66] - src[66]) == pytest.approx(10.0, abs=0.5)
+    frozen = motion.MotionTransfer(MotionConfig(neutral="first", gains=MotionGains(mouth=0.0)), src).transfer(track)
+    assert np.abs(frozen.landmarks[1] - src).max() < 0.3
+
+
+@pytest.mark.parametrize("with_dense_driver", [True, False])
+def test_a_driver_blink_closes_the_stills_eyes_fully(bundled_face, with_dense_driver):
+    src68, src_dense = bundled_face["landmarks"], bundled_face["dense"]
+    track = preset_track("blink", src68, frames=60, seed=1)
+    eyes = motion.eye_openness(track.landmarks).mean(-1)
+    closed_row = int(np.argmin(eyes))
+    assert eyes[closed_row] < 0.2 * eyes[0]  # the preset really blinks
+    if with_dense_driver:  # the same blink given as a dense track: lids moved by the 68-point interpolation
+        weights = motion.interpolation_from_68(src68, src_dense)
+        dense = np.stack([src_dense + weights @ (f - src68) for f in track.landmarks.astype(np.float64)])
+        track = LandmarkTrack(track.landmarks, track.confidence, track.frame_numbers, dense=dense, meta=track.meta)
+    shapes = motion.MotionTransfer(MotionConfig(), src68, src_dense).transfer(track)
+    def opening_area(points, upper, lower):  # the area between the lids
+        loop = points[list(upper) + list(lower[::-1][1:-1])]
+        x, y = loop[:, 0], loop[:, 1]
+        return 0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+
+    for upper, lower in ((mpt.RIGHT_EYE_UPPER, mpt.RIGHT_EYE_LOWER), (mpt.LEFT_EYE_UPPER, mpt.LEFT_EYE_LOWER)):
+        assert opening_area(shapes.dense[closed_row], upper, lower) < 0.03 * opening_area(src_dense, upper, lower)
+    assert motion.eye_openness(shapes.landmarks[0]).mean() == pytest.approx(motion.eye_openness(src68).mean(), abs=0.01)
+
+
+def test_68_point_drivers_move_the_dense_mesh_region_by_region(bundled_face):
+    src68, src_dense = bundled_face["landmarks"], bundled_face["dense"]
+    opened = src68.copy()
+    opened[[56, 57, 58, 65, 66, 67]] += [0.0, 12.0]
+    shapes = motion.MotionTransfer(MotionConfig(neutral="first"), src68, src_dense).transfer(
+        _track([src68, opened]))
+    moved = np.linalg.norm(shapes.dense[1] - src_dense, axis=1)
+    assert moved[list(mpt.INNER_LIP_LOWER[4:7])].min() > 10.0  # the middle of the lower lip follows
+    assert moved[list(mpt.INNER_LIP_UPPER[1:-1])].max() < 1.5  # the upper lip does not, though it touched
+    assert moved[list(mpt.RIGHT_EYE_UPPER)].max() < 1.0  # far regions stay
+
+
+def test_inner_lips_never_cross(bundled_face):
+    src68 = bundled_face["landmarks"]
+    closing = src68.copy()
+    closing[[56, 57, 58, 65, 66, 67]] -= [0.0, 25.0]  # the driver's lower lip rises far past the upper lip
+    shapes = motion.MotionTransfer(MotionConfig(neutral="first"), src68, bundled_face["dense"]).transfer(
+        _track([src68, closing]))
+    dense = shapes.dense[1]
+    upper = dense[list(mpt.INNER_LIP_UPPER[1:-1])]
+    lower = dense[list(mpt.INNER_LIP_LOWER[1:-1])]
+    assert (lower[:, 1] >= upper[:, 1] - 0.5).all()
+
+
+def test_absolute_mode_uses_the_drivers_shape(bundled_face):
+    src68 = bundled_face["landmarks"]
+    other = src68.copy()
+    other[[48, 60]] -= [12.0, 0.0]  # the driver's mouth is wider than the still's
+    other[[54, 64]] += [12.0, 0.0]
+    track = _track([other, other])
+    relative = motion.MotionTransfer(MotionConfig(neutral="first"), src68).transfer(track)
+    absolute = motion.MotionTransfer(MotionConfig(mode="absolute"), src68).transfer(track)
+    width = lambda p: np.linalg.norm(p[54] - p[48])  # noqa: E731
+    assert width(relative.landmarks[1]) == pytest.approx(width(src68), abs=0.5)
+    assert width(absolute.landmarks[1]) == pytest.approx(width(src68) + 24.0, abs=1.5)
+
+
+def test_auto_neutral_prefers_a_closed_mouth(bundled_face):
+    src68 = bundled_face["landmarks"]
+    frames = []
+    for k in range(12):
+        f = src68.copy()
+        f[[56, 57, 58, 65, 66, 67]] += [0.0, 14.0 if k != 7 else 0.0]
+        frames.append(f)
+    track = _track(frames)
+    assert motion.choose_neutral(track, "auto") == 7
+    assert motion.choose_neutral(track, "first") == 0
+    assert motion.choose_neutral(track, "3") == 2
+
+
+def test_frames_without_a_face_hold_the_nearest_pose(bundled_face):
+    src68 = bundled_face["landmarks"]
+    raised = src68 + [0.0, -6.0]
+    frames = np.stack([src68, raised, np.full_like(src68, np.nan), raised])
+    shapes = motion.MotionTransfer(MotionConfig(neutral="first"), src68).transfer(_track(frames))
+    assert np.isfinite(shapes.landmarks).all()
+    assert np.allclose(shapes.landmarks[2], shapes.landmarks[1], atol=1e-4)
