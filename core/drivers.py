@@ -23,7 +23,7 @@ from .render.base import SourceFace
 from .version import __version__
 
 if TYPE_CHECKING:
-    from .io.video import FrameSource
+    from .io.sources import FrameSource
 
 TRACKING_VERSION = 1  # bump when tracking results would change, to invalidate caches
 
@@ -56,7 +56,7 @@ def load_driver(job: RenderJob, source: SourceFace, cache: FileCache,
         if not track.valid.any():
             raise NoFaceError(f"{spec}: the landmark file has no frame with a face (all rows are NaN)")
         return Driver("landmarks", _smoothed(track, job), None, os.path.basename(spec), file_sha256(spec))
-    from .io.video import open_frames  # the video decoder loads only for frame drivers
+    from .io.sources import open_frames  # the video decoder loads only for frame drivers
 
     frames = open_frames(spec)
     digest = frames.content_sha256()

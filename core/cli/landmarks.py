@@ -79,7 +79,7 @@ def _still_track(args):
 
 
 def _video_track(args, reporter):
-    from ..io.video import open_frames
+    from ..io.sources import open_frames
     from ..landmarks import track_frames
 
     frames = open_frames(args.input)
