@@ -209,7 +209,8 @@ def _still_plane(collection, name: str, still: StillPlane, image) -> bpy.types.O
 def _still_material(name: str, image) -> bpy.types.Material:
     """Emission-only: the still renders and previews at its own colours, unlit."""
     material = bpy.data.materials.new(f"{name} Still")
-    material.use_nodes = True
+    if material.node_tree is None:  # Blender 5.0 materials always have nodes (use_nodes is deprecated)
+        material.use_nodes = True
     nodes, links = material.node_tree.nodes, material.node_tree.links
     nodes.clear()
     texture = nodes.new('ShaderNodeTexImage')
@@ -239,4 +240,5 @@ def _add_shape_keys(obj, rest: np.ndarray, landmarks: np.ndarray, still: StillPl
         key = obj.shape_key_add(name=name, from_mix=False)
         key.data.foreach_set("co", (rest + still.vector_to_world(delta)).ravel())
         key.slider_min, key.slider_max = 0.0, 1.0
+        key.value = 0.0  # Blender 5.0 creates new shape keys at full strength
     obj.data.shape_keys.name = f"{obj.name} Expressions"

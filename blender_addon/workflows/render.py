@@ -12,8 +12,8 @@ from .. import preferences, tasks
 from ..engine.job_file import JobSpec, ensure_writable_folder, write_job
 from ..engine.process import EngineProcess
 from ..errors import AddonError
-from ..frame_paths import existing_path, sequence_pattern, sequence_stem
-from ..landmarks.landmark_file import write_landmark_file
+from ..frame_paths import existing_path, fps_to_blender, sequence_pattern, sequence_stem
+from ..landmarks.landmark_file import read_landmark_file, write_landmark_file
 from ..scene import rig_build, rig_io, stills
 from ..scene.sequence_loading import load_sequence
 from .common import CACHE_FOLDER, driver_file, engine_python, output_pattern, settings
@@ -31,6 +31,7 @@ def start_render(context) -> tasks.EngineTask:
     name = sequence_stem(pattern)
     scene_range = (scene.frame_start, scene.frame_end)
     rig = None
+    rig_changed = False
     motion_mode = current.motion_mode
     neutral = "auto"
     if current.driver_kind == 'RIG':
@@ -41,6 +42,7 @@ def start_render(context) -> tasks.EngineTask:
         source = stills.still_file_from_image(rig.image, scratch)
         driver = os.path.join(folder, f"{name}.rig.npz")
         track = rig_io.export_track(context, rig, *scene_range)
+        rig_changed = _rig_changed(driver, track)
         write_landmark_file(driver, track)
         frames = scene_range
         # The rig already moves the still's own face in the still's pixels: take its shapes as they are,
@@ -64,17 +66,37 @@ def start_render(context) -> tasks.EngineTask:
         gains={"head": current.head_gain, "eyes": current.eyes_gain, "brows": current.brows_gain,
                "mouth": current.mouth_gain},
         smoothing=0.0 if current.driver_kind == 'RIG' else current.smoothing,
-        bit_depth=16, overwrite=current.overwrite)
+        bit_depth=16, overwrite=current.overwrite or rig_changed)
     job = write_job(os.path.join(folder, f"{name}.job.json"), spec)
     process = EngineProcess(python.command("render-job", job, "--progress", "json"))
     return tasks.begin("Rendering", process, _finish_render, pattern=pattern, name=name, job=job,
-                       plane=rig.plane.name if rig else None)
+                       plane=rig.plane.name if rig else None, fps=_driver_fps(current.driver_kind, driver))
+
+
+def _rig_changed(previous_file: str, track) -> bool:
+    """Whether the rig moves differently from its last render on any frame both cover: its frames on
+    disk are then out of date and are rendered again (a cancelled render of an unchanged rig resumes)."""
+    if not os.path.isfile(previous_file):
+        return False
+    try:
+        previous = read_landmark_file(previous_file)
+    except AddonError:
+        return True
+    common, new_rows, old_rows = np.intersect1d(track.frame_numbers, previous.frame_numbers, return_indices=True)
+    if len(common) == 0 or previous.image_size != track.image_size:
+        return bool(len(common))
+    return not np.allclose(track.landmarks[new_rows], previous.landmarks[old_rows], atol=1e-3, equal_nan=True)
 
 
 def _frame_nearest_rest(track, rig) -> int:
     rest = rig.still.to_pixels(rig.rest_points())
     distance = np.linalg.norm(track.landmarks - rest, axis=-1).mean(axis=-1)
     return int(track.frame_numbers[int(np.argmin(distance))])
+
+
+def _driver_fps(kind: str, driver: str) -> float | None:
+    """A landmark file's frame rate, which the loaded frames then play at (videos: the engine reports it)."""
+    return read_landmark_file(driver).fps if kind == 'LANDMARKS' else None
 
 
 def _driver(context) -> str:
@@ -104,6 +126,9 @@ def _finish_render(context, task: tasks.EngineTask) -> tasks.Report:
     if plane is None and current.rig is not None:
         plane = current.rig.portrait_rig.plane
     where = load_sequence(context, pattern, first, last, current.load_into, task.data["name"], plane=plane)
+    fps = result.get("fps") or task.data["fps"]
+    if fps:
+        context.scene.render.fps, context.scene.render.fps_base = fps_to_blender(float(fps))
     current.last_output = pattern
     kept = f", {skipped} kept from an earlier run" if skipped else ""
     return ('INFO', f"Rendered {written} frames{kept} to {folder}; loaded into {where}")

@@ -27,7 +27,7 @@ import pytest
 
 SESSION_ENV = "PORTRAIT_ANIMATOR_BLENDER_SESSION"
 IN_SESSION = os.environ.get(SESSION_ENV) == "1"
-from installed_addon import ADDON_MODULE, REPO, addon_part
+from installed_addon import ADDON_MODULE, ENGINE_PYTHON, REPO, addon_part
 
 if not IN_SESSION:
     collect_ignore_glob = ["test_*.py"]
@@ -76,7 +76,7 @@ def context(addon, tmp_path):
     bpy.ops.wm.read_homefile(use_empty=True)
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "scene.blend"))
     prefs = bpy.context.preferences.addons[ADDON_MODULE].preferences
-    prefs.python_path = sys.executable
+    prefs.python_path = ENGINE_PYTHON
     prefs.output_folder = "//portrait_animator/"
     prefs.file_format = 'PNG'
     prefs.device = 'cpu'
@@ -104,7 +104,7 @@ def dlib_landmarks():
 
     def measure(path) -> np.ndarray:
         if path not in cache:
-            out = subprocess.run([sys.executable, "-c", _DLIB_SCRIPT, str(path)], capture_output=True, text=True,
+            out = subprocess.run([ENGINE_PYTHON, "-c", _DLIB_SCRIPT, str(path)], capture_output=True, text=True,
                                  timeout=120, check=True)
             cache[path] = np.array(json.loads(out.stdout), dtype=np.float64)
         return cache[path]

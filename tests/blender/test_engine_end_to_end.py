@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 import pytest
-from installed_addon import ADDON_MODULE, RIG_STILL, addon_part, media_path
+from installed_addon import ADDON_MODULE, RIG_STILL, addon_part, engine_reads_track, media_path
 
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
 DRIVING_CLIP = ("driving", "dreamtalk_mead_w009_neutral.mp4")  # 104 frames, 256x256, 25 fps, talking
@@ -88,6 +88,15 @@ def test_keyframed_rig_renders_through_the_engine_and_loads_back(context, rig, t
     job = (folder / "rig_shot.job.json").read_text()
     assert '"mode": "absolute"' in job and "rig_shot.rig.npz" in job
 
+    # Editing the performance makes the frames on disk stale: they are rendered again, not kept.
+    keys["Jaw Open"].value = 0.4
+    keys["Jaw Open"].keyframe_insert("value", frame=6)
+    context.scene.frame_start = 5
+    assert bpy.ops.portrait_animator.render() == {'FINISHED'}
+    again = read_rgba(folder / "rig_shot.0006.png")
+    assert change(again, frames[5], mouth) > 0.005 and change(again, frames[0], mouth) < change(frames[5], frames[0], mouth)
+    assert strip.name in {s.name for s in (editor.strips if hasattr(editor, "strips") else editor.sequences)}
+
 
 def test_cancelled_render_keeps_its_frames_and_resumes(context, tmp_path):
     import bpy
@@ -124,17 +133,15 @@ def test_cancelled_render_keeps_its_frames_and_resumes(context, tmp_path):
 
 
 def test_real_driving_clip_imports_as_editable_keys_matching_the_engine_track(context, rig):
-    from portrait_animator.landmarks.track import LandmarkTrack
-
     settings = context.scene.portrait_animator
     settings.driver_kind = 'VIDEO'
     settings.driver_path = str(media_path(*DRIVING_CLIP))
     task = addon_part("workflows.face_rig").start_import_driver(context)
     level, message = task.wait(context)
     assert level == 'INFO', message
-    track = LandmarkTrack.load(task.data["track"])  # the engine's landmark file, read by the engine
+    track = engine_reads_track(task.data["track"])  # the engine's landmark file, read by the engine
     numbers = track.frame_numbers[track.valid]
-    assert len(track) == 104 and len(numbers) > 100
+    assert len(track.frame_numbers) == 104 and len(numbers) > 100
 
     animation = addon_part("scene.animation")
     keyed_frames, _ = animation.read_keys(rig.head, "location", 0)

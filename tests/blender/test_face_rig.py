@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 import pytest
-from installed_addon import RIG_STILL, addon_part, media_path
+from installed_addon import RIG_STILL, addon_part, engine_reads_track, media_path
 
 pytestmark = pytest.mark.blender
 
@@ -62,8 +62,6 @@ def test_rig_frames_the_still_and_sits_on_its_landmarks(context, rig, still_path
 
 
 def test_keyframed_blink_and_jaw_export_frame_by_frame(context, rig, tmp_path):
-    from portrait_animator.landmarks.track import LandmarkTrack
-
     scene = context.scene
     scene.render.fps, scene.render.fps_base = 24, 1.0
     keys = rig.landmarks.data.shape_keys.key_blocks
@@ -83,7 +81,7 @@ def test_keyframed_blink_and_jaw_export_frame_by_frame(context, rig, tmp_path):
 
     path = str(tmp_path / "rig.npz")
     addon_part("landmarks.landmark_file").write_landmark_file(path, track)
-    engine_track = LandmarkTrack.load(path)  # the engine's own reader accepts the rig's file
+    engine_track = engine_reads_track(path)  # the engine's own reader accepts the rig's file
     np.testing.assert_array_equal(engine_track.landmarks, track.landmarks)
     assert engine_track.image_size == (375, 500) and engine_track.fps == 24
 

@@ -110,3 +110,4 @@ def test_still_with_no_face_gives_a_clear_report_and_no_rig(context, tmp_path):
     with pytest.raises(RuntimeError, match=r"(?i)no face"):
         bpy.ops.portrait_animator.create_face_rig()
     assert scene_state(context) == before and settings.rig is None
+

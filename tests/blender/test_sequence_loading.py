@@ -46,11 +46,14 @@ def test_image_editor_shows_the_sequence_at_matching_frames(context, frames):
 
 
 def test_sequencer_strip_goes_on_a_free_channel(context, frames):
+    import bpy
+
     scene = context.scene
     editor = scene.sequence_editor_create()
     strips = editor.strips if hasattr(editor, "strips") else editor.sequences
-    strips.new_effect(name="Busy", type='COLOR', channel=1, frame_start=1, frame_end=20)
-    strips.new_effect(name="Later", type='COLOR', channel=2, frame_start=50, frame_end=55)
+    span = "length" if bpy.app.version >= (5, 0, 0) else "frame_end"  # new_effect's last argument changed
+    strips.new_effect(name="Busy", type='COLOR', channel=1, frame_start=1, **{span: 20 if span == "length" else 21})
+    strips.new_effect(name="Later", type='COLOR', channel=2, frame_start=50, **{span: 5 if span == "length" else 55})
     where = load(context, frames, 'SEQUENCER')
     strip = strips["Shot Render"]
     assert where == "Sequencer channel 2" and strip.channel == 2  # 1 is busy; 2 is free over 3-9
