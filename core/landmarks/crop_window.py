@@ -13,6 +13,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+# A whole-pixel window sticking out of the image is padded to full size before resizing up to this side;
+# larger ones (a big scan's whole-image window) are resampled from the part inside to save memory.
+MAX_PADDED_SIDE = 4096
+
 
 @dataclass(frozen=True)
 class CropWindow:
@@ -28,10 +32,11 @@ class CropWindow:
 
     @classmethod
     def around(cls, center, side: float, max_size: int) -> "CropWindow":
-        """A window of ``side`` pixels centred on ``center``, sampled at no more than ``max_size`` px."""
-        side = max(float(side), 1.0)
-        size = int(max(1, min(max_size, math.ceil(side))))
-        return cls((float(center[0]) - side / 2, float(center[1]) - side / 2), side, size)
+        """A window of at least ``side`` pixels around ``center``, on the image's pixel grid (so a copy, or
+        an area-average when it is larger than ``max_size``, needs no sub-pixel resampling)."""
+        whole = max(1, math.ceil(side))
+        origin = (float(math.floor(center[0] - whole / 2)), float(math.floor(center[1] - whole / 2)))
+        return cls(origin, float(whole), int(max(1, min(max_size, whole))))
 
     @property
     def scale(self) -> float:
@@ -48,6 +53,39 @@ class CropWindow:
 
     def cut(self, image: np.ndarray, fill: int | None = None) -> np.ndarray:
         """The (size, size, C) crop; outside the image the border pixels repeat, or are ``fill`` if given."""
+        x0, y0 = self.origin
+        height, width = image.shape[:2]
+        if float(x0).is_integer() and float(y0).is_integer() and float(self.side).is_integer():
+            x0, y0, side = int(x0), int(y0), int(self.side)
+            inside = x0 >= 0 and y0 >= 0 and x0 + side <= width and y0 + side <= height
+            pixels = self._pixels(image, x0, y0, side, fill) if inside or side <= MAX_PADDED_SIDE else None
+            if pixels is not None:
+                if self.size == side:
+                    return pixels
+                # bilinear reads every pixel down to half size and is much faster than area averaging
+                area = self.size * 2 < side
+                return cv2.resize(pixels, (self.size, self.size),
+                                  interpolation=cv2.INTER_AREA if area else cv2.INTER_LINEAR)
+        return self._resampled(image, fill)
+
+    @staticmethod
+    def _pixels(image: np.ndarray, x0: int, y0: int, side: int, fill: int | None) -> np.ndarray | None:
+        """The image's pixels in [x0, x0 + side) x [y0, y0 + side), padded where the window leaves the image;
+        None when it misses the image entirely."""
+        height, width = image.shape[:2]
+        inside = image[max(0, y0):max(0, min(height, y0 + side)), max(0, x0):max(0, min(width, x0 + side))]
+        if inside.size == 0:
+            return None
+        if inside.shape[:2] == (side, side):
+            return np.ascontiguousarray(inside)
+        top, left = max(0, -y0), max(0, -x0)
+        bottom, right = side - top - inside.shape[0], side - left - inside.shape[1]
+        if fill is None:
+            return cv2.copyMakeBorder(inside, top, bottom, left, right, cv2.BORDER_REPLICATE)
+        return cv2.copyMakeBorder(inside, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(fill,) * 4)
+
+    def _resampled(self, image: np.ndarray, fill: int | None) -> np.ndarray:
+        """Any window (sub-pixel origin or side): area pre-shrink, then one bilinear warp."""
         height, width = image.shape[:2]
         x0, y0 = self.origin
         # the image region the window reads from, one pixel wider for interpolation, clipped to the image

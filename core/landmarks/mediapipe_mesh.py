@@ -148,8 +148,9 @@ class FaceMeshNetwork:
         window = CropWindow.around(region.center, region.side * WINDOW_PER_ROI,
                                    max_size=math.ceil(MAX_ROI_PIXELS * WINDOW_PER_ROI))
         crop = np.ascontiguousarray(window.cut(image))
+        centre = window.to_crop(np.array(region.center)) / window.size
         relative = region.side / window.side
-        roi = self._rect_type(x_center=0.5, y_center=0.5, width=relative, height=relative,
+        roi = self._rect_type(x_center=centre[0], y_center=centre[1], width=relative, height=relative,
                               rotation=region.rotation)
         self._outputs.clear()
         stamp = self._timestamp
