@@ -80,13 +80,26 @@ class FaceBoxDetector:
                                                           cv2.BORDER_CONSTANT, value=(0, 0, 0)), padded)
         window = max(width, height) / 2
         while not found and window >= MIN_WINDOW:
-            windows = _windows(width, height, window)
-            if len(windows) > MAX_WINDOWS_PER_SCALE:
+            if len(_windows(width, height, window)) > MAX_WINDOWS_PER_SCALE:
                 break
-            for part in windows:
-                found += self._run(self._full, part.cut(image, fill=0), part)
+            found += self._search_windows(image, window)
             window /= 2
         return distinct(found)
+
+    def _search_windows(self, image: np.ndarray, window: float) -> list[FaceBox]:
+        """The full-range detector over windows of ``window`` px, cut from a copy of the image shrunk once
+        so that each window is at most the detector image's size."""
+        height, width = image.shape[:2]
+        scale = min(1.0, DETECTOR_IMAGE / window)
+        level = image
+        if scale < 1.0:
+            level = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
+                               interpolation=cv2.INTER_AREA)
+        fx, fy = level.shape[1] / width, level.shape[0] / height
+        found = []
+        for part in _windows(level.shape[1], level.shape[0], window * fx):
+            found += [_rescaled(box, 1 / fx, 1 / fy) for box in self._run(self._full, part.cut(level, fill=0), part)]
+        return found
 
     @staticmethod
     def _run(model, crop: np.ndarray, window: CropWindow) -> list[FaceBox]:
@@ -104,8 +117,10 @@ class FaceBoxDetector:
         return boxes
 
     def close(self) -> None:
-        self._short.close()
-        self._full.close()
+        for model in (self._short, self._full):
+            if model is not None:
+                model.close()
+        self._short = self._full = None
 
 
 def _windows(width: int, height: int, side: float) -> list[CropWindow]:
@@ -118,3 +133,9 @@ def _windows(width: int, height: int, side: float) -> list[CropWindow]:
 
     size = min(DETECTOR_IMAGE, math.ceil(side))
     return [CropWindow((x, y), side, size) for y in starts(height) for x in starts(width)]
+
+
+def _rescaled(found: FaceBox, sx: float, sy: float) -> FaceBox:
+    x0, y0, x1, y1 = found.box
+    return FaceBox((x0 * sx, y0 * sy, x1 * sx, y1 * sy), (found.right_eye[0] * sx, found.right_eye[1] * sy),
+                   (found.left_eye[0] * sx, found.left_eye[1] * sy), found.score)
