@@ -21,7 +21,7 @@ SESSION_FILES = {
     "test_render_flow.py": 180,
     "test_engine_end_to_end.py": 420,
 }
-SLOW = {"test_engine_end_to_end.py"}
+SLOW = {"test_render_flow.py", "test_engine_end_to_end.py"}  # they run the real engine
 
 
 def _cases():

@@ -9,7 +9,6 @@ the progress protocol; the real CLI is driven by the end-to-end tests under ``te
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import stat

@@ -18,7 +18,11 @@ def find_engine(context) -> str:
 
 
 def start_engine_check(context) -> tasks.EngineTask:
-    python = engine_python(context)
+    try:
+        python = engine_python(context)
+    except AddonError as error:
+        preferences.get(context).engine_report = f"Engine check failed: {error}"
+        raise
     process = EngineProcess(python.command("doctor", "--json"))
     return tasks.begin("Checking the engine", process, _finish, python=python)
 

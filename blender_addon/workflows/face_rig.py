@@ -86,7 +86,8 @@ def start_import_driver(context) -> tasks.EngineTask | tasks.Report:
     os.makedirs(folder, exist_ok=True)
     stem = os.path.splitext(os.path.basename(source.rstrip("/\\")))[0].replace("#", "") or "driver"
     track = os.path.join(folder, f"{stem}.landmarks.npz")
-    args = ["landmarks", source, "-o", track, "--progress", "json"]
+    args = ["landmarks", source, "-o", track, "--overwrite", "--smooth", f"{current.smoothing:g}",
+            "--progress", "json"]
     return tasks.begin("Tracking the driver's face", EngineProcess(python.command(*args)), _finish_import,
                        rig=rig.landmarks.name, track=track)
 

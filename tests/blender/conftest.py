@@ -20,14 +20,13 @@ import os
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 SESSION_ENV = "PORTRAIT_ANIMATOR_BLENDER_SESSION"
 IN_SESSION = os.environ.get(SESSION_ENV) == "1"
-from installed_addon import ADDON_MODULE, ENGINE_PYTHON, REPO, addon_part
+from .installed_addon import ADDON_MODULE, ENGINE_PYTHON, REPO, addon_part
 
 if not IN_SESSION:
     collect_ignore_glob = ["test_*.py"]

@@ -1,11 +1,13 @@
-"""Names shared by the in-Blender tests: the installed add-on's module, and the shared-media helper of
-``tests/conftest.py`` (both conftests are modules named ``conftest``, so it is loaded here by path)."""
+"""Names shared by the in-Blender tests: the installed add-on's module, the engine's Python, test media."""
 
 import importlib
-import importlib.util
 import os
 import sys
 from pathlib import Path
+
+from conftest import media_path  # tests/conftest.py: the shared media, used by path and never copied
+
+__all__ = ["ADDON_MODULE", "ENGINE_PYTHON", "REPO", "RIG_STILL", "addon_part", "engine_reads_track", "media_path"]
 
 REPO = Path(__file__).resolve().parents[2]
 ADDON_MODULE = "bl_ext.user_default.portrait_animator"
@@ -13,11 +15,6 @@ ADDON_MODULE = "bl_ext.user_default.portrait_animator"
 # bpy build (e.g. Blender 5.0 in its own environment) while the engine stays in the project's.
 ENGINE_PYTHON = os.environ.get("PORTRAIT_ANIMATOR_TEST_ENGINE_PYTHON", sys.executable)
 RIG_STILL = ("stills", "lp_s12_photo_einstein_colorized.jpg")  # 375 x 500: a portrait-format still
-
-_spec = importlib.util.spec_from_file_location("portrait_animator_tests_media", REPO / "tests" / "conftest.py")
-_shared = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_shared)
-media_path = _shared.media_path
 
 
 def addon_part(name: str):

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 import pytest
-from installed_addon import ADDON_MODULE, RIG_STILL, addon_part, engine_reads_track, media_path
+from .installed_addon import ADDON_MODULE, RIG_STILL, addon_part, engine_reads_track, media_path
 
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
 DRIVING_CLIP = ("driving", "dreamtalk_mead_w009_neutral.mp4")  # 104 frames, 256x256, 25 fps, talking

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 import pytest
-from installed_addon import RIG_STILL, addon_part, engine_reads_track, media_path
+from .installed_addon import RIG_STILL, addon_part, engine_reads_track, media_path
 
 pytestmark = pytest.mark.blender
 

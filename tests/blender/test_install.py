@@ -4,7 +4,7 @@ find and check the engine."""
 from __future__ import annotations
 
 import pytest
-from installed_addon import ADDON_MODULE, ENGINE_PYTHON, addon_part
+from .installed_addon import ADDON_MODULE, ENGINE_PYTHON, RIG_STILL, addon_part, media_path
 
 pytestmark = pytest.mark.blender
 
@@ -61,6 +61,7 @@ def test_missing_engine_is_a_clear_report_and_changes_nothing(context, tmp_path)
             operator()
     assert (len(bpy.data.objects), len(bpy.data.images), context.scene.frame_start, context.scene.frame_end) == before
     assert addon_part("tasks").current() is None
+    assert prefs.engine_report.startswith("Engine check failed: engine Python not found")
 
 
 class CheckingLayout:
@@ -105,7 +106,6 @@ def draw(panel_class, context):
 
 def test_panels_draw_every_state_with_real_properties_and_operators(context, dlib_landmarks):
     import bpy
-    from installed_addon import RIG_STILL, media_path
 
     panels = addon_part("panels")
     settings = context.scene.portrait_animator

@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from installed_addon import RIG_STILL, addon_part, media_path
+from .installed_addon import RIG_STILL, addon_part, media_path
 
-pytestmark = pytest.mark.blender
+pytestmark = [pytest.mark.blender, pytest.mark.slow]
 
 
 def scene_state(context):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from installed_addon import addon_part
+from .installed_addon import addon_part
 
 pytestmark = pytest.mark.blender
 FIRST, LAST = 3, 9

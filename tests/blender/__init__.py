@@ -1,0 +1,1 @@
+"""Tests that run inside real Blender; see conftest.py."""
