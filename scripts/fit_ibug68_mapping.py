@@ -8,6 +8,10 @@ are normalised by the inter-ocular distance (outer eye corners, 36-45). The stil
 table (``tests/test_landmarks_mapping.py``) are not used here.
 
     .venv/bin/python scripts/fit_ibug68_mapping.py ../shared/media/driving/*.mp4 > table.txt
+
+With ``--check``, measures the table in use against dlib on stills instead (per-region mean error):
+
+    .venv/bin/python scripts/fit_ibug68_mapping.py --check ../shared/media/stills/*
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from scipy.optimize import linear_sum_assignment
 
 from portrait_animator.landmarks import ibug68
 from portrait_animator.landmarks.mediapipe_backend import MediaPipeDetector
+from portrait_animator.landmarks.mediapipe_topology import TO_IBUG68
 
 MESH = 468  # irises excluded: the iBUG scheme has no iris points
 # iBUG 300-W left-right mirror of each point
@@ -116,13 +121,45 @@ def fit(ibug, mesh, mirror):
     return table
 
 
+def check(stills):
+    """Per-region mean distance of the table's points to dlib's, over stills where both find a face."""
+    import dlib
+
+    hog = dlib.get_frontal_face_detector()
+    predictor = dlib.shape_predictor(dlib_models())
+    table, heavier = [], []
+    with MediaPipeDetector() as detector:
+        for path in stills:
+            image = cv2.cvtColor(cv2.imread(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+            faces, rects = detector.find_faces(image), hog(image, 1)
+            if not faces or not rects:
+                print(f"# skipped {os.path.basename(path)}: no face for {'dlib' if faces else 'MediaPipe'}")
+                continue
+            centre = faces[0].landmarks.mean(axis=0)
+            rect = min(rects, key=lambda r: np.hypot(r.center().x - centre[0], r.center().y - centre[1]))
+            reference = np.array([(p.x + 0.5, p.y + 0.5) for p in predictor(image, rect).parts()])
+            scale = np.linalg.norm(reference[36] - reference[45])
+            table.append(np.linalg.norm(faces[0].landmarks - reference, axis=1) / scale)
+            heavier.append(np.linalg.norm(faces[0].dense[list(TO_IBUG68)] - reference, axis=1) / scale)
+    regions = {"jaw": ibug68.JAW, "brows": ibug68.BROWS, "nose": ibug68.NOSE, "eyes": ibug68.EYES,
+               "outer lips": ibug68.OUTER_LIPS, "inner lips": ibug68.INNER_LIPS}
+    print(f"# {len(table)} stills; mean distance to dlib's points / dlib's outer-eye-corner distance")
+    for name, errors in (("table", np.array(table)), ("heavier vertex only", np.array(heavier))):
+        cells = " ".join(f"{region}={errors[:, list(points)].mean():.3f}" for region, points in regions.items())
+        print(f"{name:20s} {cells} all={errors.mean():.3f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("videos", nargs="+")
+    parser.add_argument("files", nargs="+", help="driving videos to fit on, or stills with --check")
     parser.add_argument("--frames-per-video", type=int, default=10)
+    parser.add_argument("--check", action="store_true", help="measure the current table on stills")
     args = parser.parse_args()
-    ibug, mesh = collect(args.videos, args.frames_per_video)
-    print(f"# fitted on {len(ibug)} frames of {len(args.videos)} videos", file=sys.stderr)
+    if args.check:
+        check(args.files)
+        return
+    ibug, mesh = collect(args.files, args.frames_per_video)
+    print(f"# fitted on {len(ibug)} frames of {len(args.files)} videos", file=sys.stderr)
     table = fit(ibug, mesh, mesh_mirror(mesh))
     print("IBUG68_FROM_DENSE = (")
     for k, terms in enumerate(table):
