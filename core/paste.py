@@ -55,9 +55,12 @@ def paste_back(still_rgb: np.ndarray, still_alpha: np.ndarray | None, crop_from_
 
     warped_alpha = None
     if rendered.source_map is not None:
+        # Resample the smooth displacement, not the map itself: OpenCV samples at 1/32 of a crop pixel, which
+        # would be a visible error in still pixels when the face is much larger than the crop.
         still_from_crop = align.invert(crop_from_still).astype(np.float32)
-        mx = cv2.remap(rendered.source_map[..., 0], qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        my = cv2.remap(rendered.source_map[..., 1], qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        displacement = rendered.source_map - _pixel_centres(size)
+        mx = qx + 0.5 + cv2.remap(displacement[..., 0], qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        my = qy + 0.5 + cv2.remap(displacement[..., 1], qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         sx = still_from_crop[0, 0] * mx + still_from_crop[0, 1] * my + still_from_crop[0, 2] - 0.5
         sy = still_from_crop[1, 0] * mx + still_from_crop[1, 1] * my + still_from_crop[1, 2] - 0.5
         warped = cv2.remap(still_rgb, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -84,6 +87,17 @@ def paste_back(still_rgb: np.ndarray, still_alpha: np.ndarray | None, crop_from_
         ablock[active] = (ablock * (1.0 - matte) + warped_alpha * matte)[active]
     matte_full[y0:y1, x0:x1] = matte
     return PastedFrame(rgb, alpha, matte_full)
+
+
+_CENTRES: dict[int, np.ndarray] = {}
+
+
+def _pixel_centres(size: int) -> np.ndarray:
+    """(size, size, 2) positions of the crop's pixel centres: the identity sampling map."""
+    if size not in _CENTRES:
+        ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
+        _CENTRES[size] = np.stack([xs, ys], axis=-1)
+    return _CENTRES[size]
 
 
 def _region(crop_from_still: np.ndarray, size: int, width: int, height: int):

@@ -74,11 +74,23 @@ class MouthPainter:
             rgb = synthetic_cavity(upper, lower, box, self.lips_rgb, self.size)
         if self.shows_teeth:
             rgb = self._own_teeth(rgb, upper, lower, box)
+            alpha *= self._change(upper, lower)  # the still's own mouth needs no painting until it moves
         else:
             alpha *= fade
+        if alpha.max() <= 0.0:
+            return None
         return MouthOverlay(rgb.astype(np.float32), alpha.astype(np.float32), box)
 
     # ------------------------------------------------------------------------------------ helpers
+    def _change(self, upper: np.ndarray, lower: np.ndarray) -> float:
+        """0..1: how far the inner lips changed shape from the still's (rigid motion removed)."""
+        own = np.vstack([self.upper, self.lower])
+        now = np.vstack([upper, lower])
+        fitted = align.apply(align.fit_similarity(own, now), own)
+        width = max(float(np.linalg.norm(upper[-1] - upper[0])), 1e-6)
+        change = float(np.abs(fitted - now).max()) / width
+        return float(np.clip(change / 0.03, 0.0, 1.0))
+
     def _own_teeth(self, rgb: np.ndarray, upper: np.ndarray, lower: np.ndarray, box) -> np.ndarray:
         """The still's own mouth interior, split along the middle, each half riding on its lip."""
         # Upper teeth usually fill most of a smile's opening: the upper lip carries 60 % of it.

@@ -17,6 +17,7 @@ from ..landmarks import mediapipe_topology as mpt
 from . import mesh as warp_mesh
 from . import mouth
 from .base import RenderedFace, SourceFace, TargetFace
+from .eyelids import EyelidPainter
 
 # Matte: pixels displaced by more than this (crop pixels) are fully "animated"; the edge is feathered.
 MATTE_FULL_DISPLACEMENT = 0.75
@@ -52,6 +53,7 @@ class WarpRenderer:
         self.lips = self._lip_indices()
         self.mouth = mouth.MouthPainter(crop.rgb, control[self.lips.upper], control[self.lips.lower],
                                         control[self.lips.outer])
+        self.eyelids = EyelidPainter(crop.rgb, control, self._eye_indices())
         size = source.crop_size
         ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
         self.identity_map = np.stack([xs, ys], axis=-1)
@@ -69,16 +71,20 @@ class WarpRenderer:
         rgb = _remap(source.crop.rgb, source_map)
         matte = self._matte(source_map)
 
-        overlay = self._mouth(target, control_dst)
+        overlays = [self._mouth(target, control_dst), *self.eyelids.paint(control_dst, rgb)]
+        overlays = [o for o in overlays if o is not None and o.alpha.size]
         overlay_rgb = overlay_alpha = None
-        if overlay is not None:
-            x0, y0, x1, y1 = overlay.box
+        if overlays:
+            # Straight (not premultiplied) colour: mouth and lids never overlap, so each box is written once.
             overlay_rgb = np.zeros((size, size, 3), np.float32)
             overlay_alpha = np.zeros((size, size), np.float32)
-            overlay_rgb[y0:y1, x0:x1] = overlay.rgb
-            overlay_alpha[y0:y1, x0:x1] = overlay.alpha
-            a = overlay_alpha[y0:y1, x0:x1, None]
-            rgb[y0:y1, x0:x1] = rgb[y0:y1, x0:x1] * (1.0 - a) + overlay.rgb * a
+            for overlay in overlays:
+                x0, y0, x1, y1 = overlay.box
+                keep = overlay.alpha > overlay_alpha[y0:y1, x0:x1]
+                overlay_rgb[y0:y1, x0:x1][keep] = overlay.rgb[keep]
+                overlay_alpha[y0:y1, x0:x1] = np.maximum(overlay_alpha[y0:y1, x0:x1], overlay.alpha)
+            a = overlay_alpha[..., None]
+            rgb = rgb * (1.0 - a) + overlay_rgb * a
             matte = np.maximum(matte, overlay_alpha)
         return RenderedFace(rgb=rgb, matte=matte, source_map=source_map, overlay=overlay_rgb,
                             overlay_alpha=overlay_alpha)
@@ -95,6 +101,11 @@ class WarpRenderer:
             return _LipIndices(np.array(mpt.INNER_LIP_UPPER), np.array(mpt.INNER_LIP_LOWER),
                                np.array(mpt.OUTER_LIP_UPPER + mpt.OUTER_LIP_LOWER[::-1][1:-1]))
         return _LipIndices(np.arange(60, 65), np.array([60, 67, 66, 65, 64]), np.arange(48, 60))
+
+    def _eye_indices(self):
+        if self.uses_dense:
+            return [(mpt.RIGHT_EYE_UPPER, mpt.RIGHT_EYE_LOWER), (mpt.LEFT_EYE_UPPER, mpt.LEFT_EYE_LOWER)]
+        return [((36, 37, 38, 39), (36, 41, 40, 39)), ((42, 43, 44, 45), (42, 47, 46, 45))]
 
     def _matte(self, source_map: np.ndarray) -> np.ndarray:
         displacement = np.linalg.norm(source_map - self.identity_map, axis=-1)
@@ -123,8 +134,9 @@ _FALLOFF_CACHE: dict[int, np.ndarray] = {}
 
 
 def _border_falloff(size: int) -> np.ndarray:
-    """1 inside, falling to 0 over the outer 2 % of the crop: the matte never touches the crop edge."""
+    """1 inside, falling to exactly 0 two pixels from the crop edge: the matte never touches it."""
     if size not in _FALLOFF_CACHE:
-        ramp = np.clip(np.minimum(np.arange(size) + 0.5, size - np.arange(size) - 0.5) / (0.02 * size), 0, 1)
+        distance = np.minimum(np.arange(size) + 0.5, size - np.arange(size) - 0.5)
+        ramp = np.clip((distance - 2.0) / (0.02 * size), 0, 1)
         _FALLOFF_CACHE[size] = np.minimum(ramp[:, None], ramp[None, :]).astype(np.float32)
     return _FALLOFF_CACHE[size]

@@ -1,0 +1,127 @@
+"""Closed and closing eyelids, painted where a warp alone would only stretch the crease's shadow.
+
+On an open eye the upper lid is folded away: what a warp can slide down over the eyeball is the thin band
+of lid under the crease and, above it, the dark fold. A blink unfolds the lid, so the covered eyeball
+should show smooth lid skin ending in a line of lashes. This paints that: skin sampled from the still above
+the crease (below the brow), shaded slightly darker towards the lashes, over the area the lid newly covers,
+faded in with how far the eye has closed.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .mouth import MouthOverlay, polygon_mask
+
+START_CLOSING = 0.85  # opening ratios below this start to show lid skin
+FULLY_PAINTED = 0.25
+
+
+class EyelidPainter:
+    """Paints both eyes' lids for one still; ``eyes`` gives each eye's upper and lower lid point indices."""
+
+    def __init__(self, crop_rgb: np.ndarray, control: np.ndarray, eyes):
+        self.size = crop_rgb.shape[0]
+        self.eyes = [(np.asarray(u), np.asarray(lo)) for u, lo in eyes]
+        self.skin, self.lashes = [], []
+        for upper, lower in self.eyes:
+            top, bottom = control[upper], control[lower]
+            width = float(np.linalg.norm(top[-1] - top[0])) or 1.0
+            up = _up_normal(top)
+            band = np.vstack([top + 0.3 * width * up, (top + 0.45 * width * up)[::-1]])
+            self.skin.append(_median_colour(crop_rgb, band))
+            lash_band = np.vstack([top, (top + 0.08 * width * up)[::-1]])
+            self.lashes.append(_dark_colour(crop_rgb, lash_band))
+        self.open_gap = [_gap(control[u], control[lo]) for u, lo in self.eyes]
+
+    def paint(self, control_dst: np.ndarray, warped: np.ndarray) -> list[MouthOverlay]:
+        """Overlays for the target shape (none while the eyes are open); ``warped`` lends its skin grain."""
+        overlays = []
+        for eye, (upper, lower) in enumerate(self.eyes):
+            top, bottom = control_dst[upper], control_dst[lower]
+            ratio = _gap(top, bottom) / max(self.open_gap[eye], 1e-6)
+            amount = float(np.clip((START_CLOSING - ratio) / (START_CLOSING - FULLY_PAINTED), 0.0, 1.0))
+            if amount > 0.0:
+                overlays.append(self._lid(top, bottom, eye, amount, warped))
+        return overlays
+
+    def _lid(self, lashes: np.ndarray, bottom: np.ndarray, eye: int, amount: float,
+             warped: np.ndarray) -> MouthOverlay:
+        width = float(np.linalg.norm(lashes[-1] - lashes[0])) or 1.0
+        up = _up_normal(lashes)
+        axis = (lashes[-1] - lashes[0]) / width
+        t = np.clip(((lashes - lashes[0]) @ axis) / width, 0.0, 1.0)
+        arch = np.sin(np.pi * t) ** 0.6
+        height = (0.2 + 0.32 * amount) * width  # lid skin shown above the lashes at the middle
+        lid_top = lashes + (height * (0.3 + 0.7 * arch))[:, None] * up
+        region = np.vstack([bottom, lid_top[::-1]])
+        x0, y0 = np.floor(region.min(0)).astype(int) - 3
+        x1, y1 = np.ceil(region.max(0)).astype(int) + 3
+        box = (max(int(x0), 0), max(int(y0), 0), min(int(x1), self.size), min(int(y1), self.size))
+        if box[2] <= box[0] or box[3] <= box[1]:
+            return MouthOverlay(np.zeros((0, 0, 3), np.float32), np.zeros((0, 0), np.float32), box)
+        coverage = polygon_mask(region, box, 0.0)
+        h, w = coverage.shape
+        xs = np.arange(w, dtype=np.float32) + box[0] + 0.5
+        ys = np.arange(h, dtype=np.float32)[:, None] + box[1] + 0.5
+        lash_y = _y_at(lashes, xs)[None, :]
+        top_y = _y_at(lid_top, xs)[None, :]
+        depth = np.clip((lash_y - ys) / np.maximum(lash_y - top_y, 1.0), 0.0, 1.0)  # 0 at lashes, 1 at top
+        # Opaque over the covered eyeball, fading into the warped skin towards the crease.
+        fade = np.clip((1.0 - depth) / 0.6, 0.0, 1.0)
+        fade = fade * fade * (3.0 - 2.0 * fade)
+        across = np.clip((xs - lashes[:, 0].min()) / width, 0.0, 1.0)
+        corners = np.clip(np.minimum(across, 1.0 - across) / 0.12, 0.0, 1.0)[None, :]
+        alpha = coverage * fade * corners
+        skin = self.skin[eye][None, None, :] * (0.88 + 0.12 * depth[..., None])
+        patch = warped[box[1]:box[3], box[0]:box[2]]
+        grain = patch - cv2.GaussianBlur(patch, (0, 0), max(1.0, 0.04 * width))
+        rgb = skin + 0.6 * grain
+        lash = np.exp(-((ys - lash_y) / max(0.022 * width, 0.6)) ** 2) * corners
+        rgb = rgb * (1.0 - lash[..., None]) + self.lashes[eye][None, None, :] * lash[..., None]
+        alpha = np.maximum(alpha, lash * coverage) * amount
+        return MouthOverlay(np.clip(rgb, 0.0, 1.0).astype(np.float32), alpha.astype(np.float32), box)
+
+
+def _up_normal(lid: np.ndarray) -> np.ndarray:
+    axis = lid[-1] - lid[0]
+    axis = axis / (np.linalg.norm(axis) + 1e-9)
+    return np.array([axis[1], -axis[0]])  # upwards on an upright face
+
+
+def _gap(upper: np.ndarray, lower: np.ndarray) -> float:
+    """Mean lid gap along the eye (the lids are sampled at the same positions along the corner axis)."""
+    axis = upper[-1] - upper[0]
+    length = float(np.dot(axis, axis)) or 1.0
+    t_up = (upper - upper[0]) @ axis / length
+    t_low = (lower - upper[0]) @ axis / length
+    order = np.argsort(t_low)
+    low_y = np.stack([np.interp(t_up, t_low[order], lower[order, k]) for k in (0, 1)], axis=1)
+    return float(np.linalg.norm(upper[1:-1] - low_y[1:-1], axis=1).mean()) if len(upper) > 2 else 0.0
+
+
+def _y_at(polyline: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    order = np.argsort(polyline[:, 0])
+    return np.interp(xs, polyline[order, 0], polyline[order, 1]).astype(np.float32)
+
+
+def _pixels(rgb: np.ndarray, loop: np.ndarray) -> np.ndarray:
+    size = rgb.shape[0]
+    x0, y0 = np.maximum(np.floor(loop.min(0)).astype(int) - 1, 0)
+    x1, y1 = np.minimum(np.ceil(loop.max(0)).astype(int) + 1, size)
+    if x1 <= x0 or y1 <= y0:
+        return rgb.reshape(-1, 3)
+    mask = polygon_mask(loop, (int(x0), int(y0), int(x1), int(y1)), 0.0) > 0.5
+    pixels = rgb[y0:y1, x0:x1][mask]
+    return pixels if len(pixels) >= 4 else rgb.reshape(-1, 3)
+
+
+def _median_colour(rgb: np.ndarray, loop: np.ndarray) -> np.ndarray:
+    return np.median(_pixels(rgb, loop), axis=0).astype(np.float32)
+
+
+def _dark_colour(rgb: np.ndarray, loop: np.ndarray) -> np.ndarray:
+    pixels = _pixels(rgb, loop)
+    luma = pixels @ np.array([0.2126, 0.7152, 0.0722])
+    return pixels[luma <= np.percentile(luma, 20)].mean(axis=0).astype(np.float32)

@@ -1,0 +1,43 @@
+"""Procedural drivers: deterministic, starting from the neutral face, and each doing what it says."""
+
+import numpy as np
+import pytest
+
+from portrait_animator.errors import JobFieldError
+from portrait_animator.motion import eye_openness, mouth_openness
+from portrait_animator.presets import PRESETS, parse_preset, preset_track
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_presets_start_neutral_and_are_deterministic(bundled_face, name):
+    neutral = bundled_face["landmarks"]
+    a = preset_track(name, neutral, frames=150, seed=4)
+    b = preset_track(name, neutral, frames=150, seed=4)
+    c = preset_track(name, neutral, frames=150, seed=5)
+    assert len(a) == 150 and np.isfinite(a.landmarks).all()
+    assert np.allclose(a.landmarks[0], neutral, atol=1e-4)
+    assert np.array_equal(a.landmarks, b.landmarks)
+    if name != "smile":  # smile has no random part
+        assert not np.array_equal(a.landmarks, c.landmarks)
+
+
+def test_each_preset_moves_what_it_names(bundled_face):
+    neutral = bundled_face["landmarks"]
+    tracks = {name: preset_track(name, neutral, frames=200, seed=2) for name in PRESETS}
+    eyes = {name: eye_openness(t.landmarks).mean(-1) for name, t in tracks.items()}
+    mouth = {name: mouth_openness(t.landmarks) for name, t in tracks.items()}
+    width = {name: np.linalg.norm(t.landmarks[:, 54] - t.landmarks[:, 48], axis=1) for name, t in tracks.items()}
+    for name in ("blink", "idle", "talk"):
+        assert eyes[name].min() < 0.2 * eyes[name][0]  # lids close fully at least once
+    assert (eyes["blink"] < 0.5 * eyes["blink"][0]).sum() >= 4  # several blinks
+    assert mouth["talk"].max() > mouth["talk"][0] + 0.25 and np.ptp(mouth["talk"][100:]) > 0.2
+    assert np.ptp(mouth["blink"]) < 1e-3
+    assert width["smile"].max() > 1.1 * width["smile"][0]
+    sway = np.linalg.norm(tracks["idle"].landmarks[:, 30] - tracks["idle"].landmarks[0, 30], axis=1)
+    assert sway.max() > 1.0 and np.ptp(mouth["idle"]) < 1e-3
+
+
+def test_unknown_preset_is_a_named_job_error():
+    assert parse_preset("preset:Talk") == "talk"
+    with pytest.raises(JobFieldError, match="unknown preset 'dance'"):
+        parse_preset("preset:dance")

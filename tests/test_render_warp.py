@@ -1,0 +1,119 @@
+"""The warp renderer on a real face (the bundled still): pixels, not just shapes."""
+
+import cv2
+import numpy as np
+import pytest
+
+from portrait_animator import align
+from portrait_animator.face_analysis import crop_face
+from portrait_animator.landmarks import mediapipe_topology as mpt
+from portrait_animator.motion import MotionTransfer
+from portrait_animator.config import MotionConfig
+from portrait_animator.presets import preset_track
+from portrait_animator.render.base import SourceFace, SourceShot, TargetFace
+from portrait_animator.render.warp import WarpRenderer
+
+
+@pytest.fixture(scope="module")
+def source(bundled_face):
+    crop = crop_face(bundled_face["still"].rgb, bundled_face["crop_from_still"], 512)
+    return SourceFace([SourceShot(crop, bundled_face["landmarks"].astype(np.float32),
+                                  bundled_face["dense"].astype(np.float32))], 512,
+                      bundled_face["crop_from_still"], bundled_face["still"].rgb)
+
+
+@pytest.fixture(scope="module")
+def renderer(source):
+    warp = WarpRenderer()
+    warp.prepare(source)
+    return warp
+
+
+def _target(source, frame=1, landmarks=None, dense=None):
+    crop = source.crop
+    return TargetFace(frame, crop.landmarks if landmarks is None else landmarks.astype(np.float32),
+                      crop.dense if dense is None else dense.astype(np.float32))
+
+
+def _preset_shapes(source, name, frames=60):
+    track = preset_track(name, source.crop.landmarks, frames=frames, seed=3)
+    return MotionTransfer(MotionConfig(), source.crop.landmarks, source.crop.dense).transfer(track)
+
+
+def test_the_neutral_target_gives_back_the_still(source, renderer):
+    out = renderer.render(_target(source))
+    assert np.abs(out.rgb - source.crop.rgb).max() < 1e-3
+    assert out.matte.max() < 1e-3 and out.overlay is None
+
+
+def test_head_motion_moves_the_face_and_leaves_the_crop_edge(source, renderer):
+    shift = np.array([12.0, -7.0])
+    out = renderer.render(_target(source, landmarks=source.crop.landmarks + shift,
+                                  dense=source.crop.dense + shift))
+    face = align.apply(np.eye(2, 3), source.crop.landmarks)
+    x0, y0 = np.floor(face.min(0)).astype(int)
+    x1, y1 = np.ceil(face.max(0)).astype(int)
+    before = cv2.cvtColor(source.crop.rgb, cv2.COLOR_RGB2GRAY)[y0:y1, x0:x1]
+    after = cv2.cvtColor(out.rgb, cv2.COLOR_RGB2GRAY)[y0:y1, x0:x1]
+    window = cv2.createHanningWindow(before.shape[::-1], cv2.CV_32F)
+    (dx, dy), _ = cv2.phaseCorrelate(before.astype(np.float32), after.astype(np.float32), window)
+    assert (dx, dy) == pytest.approx(tuple(shift), abs=1.0)
+    # The warp fades to identity at the crop border and the matte to zero: paste-back leaves no seam.
+    rim = np.zeros((512, 512), bool)
+    rim[0], rim[-1], rim[:, 0], rim[:, -1] = True, True, True, True
+    assert np.linalg.norm(out.source_map - renderer.identity_map, axis=-1)[rim].max() < 0.6
+    assert out.matte[rim].max() == 0.0 and out.matte[y0:y1, x0:x1].min() > 0.99
+
+
+def test_an_opening_mouth_is_painted_inside(source, renderer):
+    shapes = _preset_shapes(source, "talk", frames=80)
+    crop = source.crop
+    gaps = np.linalg.norm(shapes.dense[:, list(mpt.INNER_LIP_UPPER[3:8])]
+                          - shapes.dense[:, list(mpt.INNER_LIP_LOWER[3:8])], axis=-1).mean(-1)
+    row = int(np.argmax(gaps))
+    out = renderer.render(_target(source, row + 1, shapes.landmarks[row], shapes.dense[row]))
+    inner = np.vstack([shapes.dense[row][list(mpt.INNER_LIP_UPPER)],
+                       shapes.dense[row][list(mpt.INNER_LIP_LOWER)][::-1][1:-1]])
+    mask = np.zeros((512, 512), np.uint8)
+    cv2.fillPoly(mask, [np.round(inner - 0.5).astype(np.int32)], 1)
+    mask = cv2.erode(mask, np.ones((3, 3), np.uint8)).astype(bool)
+    assert mask.sum() > 150  # the preset really opens the mouth
+    assert out.overlay_alpha[mask].mean() > 0.9
+    # The opening holds a dark cavity (and the still's own teeth near the lips), not stretched lip colour.
+    lips = np.vstack([crop.dense[list(mpt.OUTER_LIP_UPPER)], crop.dense[list(mpt.OUTER_LIP_LOWER)][::-1]])
+    lip_mask = np.zeros((512, 512), np.uint8)
+    cv2.fillPoly(lip_mask, [np.round(lips - 0.5).astype(np.int32)], 1)
+    luma = lambda im: im @ np.array([0.2126, 0.7152, 0.0722], np.float32)  # noqa: E731
+    assert np.percentile(luma(out.rgb)[mask], 20) < 0.6 * np.median(luma(crop.rgb)[lip_mask.astype(bool)])
+
+
+def test_a_blink_covers_the_eye_with_lid(source, renderer):
+    shapes = _preset_shapes(source, "blink")
+    crop = source.crop
+    openness = np.array([np.linalg.norm(s[list(mpt.RIGHT_EYE_UPPER[3:6])] - s[list(mpt.RIGHT_EYE_LOWER[3:6])],
+                                        axis=-1).mean() for s in shapes.dense])
+    row = int(np.argmin(openness))
+    out = renderer.render(_target(source, row + 1, shapes.landmarks[row], shapes.dense[row]))
+    for upper, lower in ((mpt.RIGHT_EYE_UPPER, mpt.RIGHT_EYE_LOWER), (mpt.LEFT_EYE_UPPER, mpt.LEFT_EYE_LOWER)):
+        eye = np.vstack([crop.dense[list(upper)], crop.dense[list(lower)][::-1][1:-1]])
+        mask = np.zeros((512, 512), np.uint8)
+        cv2.fillPoly(mask, [np.round(eye - 0.5).astype(np.int32)], 1)
+        mask = mask.astype(bool)
+        before = cv2.cvtColor(crop.rgb, cv2.COLOR_RGB2GRAY)[mask]
+        after = cv2.cvtColor(out.rgb, cv2.COLOR_RGB2GRAY)[mask]
+        # The open eye's dark iris and pupil give way to lid skin (only a thin line of lashes stays dark).
+        iris = np.percentile(before, 30)
+        assert (after < iris).mean() < 0.3 * (before < iris).mean()
+        assert np.median(after) > np.median(before) + 0.1
+
+
+def test_a_68_point_source_mesh_also_renders(source):
+    crop = source.crop
+    sparse = SourceFace([SourceShot(crop.rgb, crop.landmarks, None)], 512, source.crop_from_still, source.still_rgb)
+    warp = WarpRenderer()
+    warp.prepare(sparse)
+    opened = crop.landmarks.copy()
+    opened[[56, 57, 58, 65, 66, 67]] += [0.0, 14.0]
+    out = warp.render(TargetFace(1, opened))
+    assert np.isfinite(out.rgb).all() and out.matte.max() > 0.5
+    assert out.overlay_alpha is not None and out.overlay_alpha.max() > 0.5
