@@ -4,7 +4,9 @@ stills -> FaceAnalysis -> SourceFace; driver -> LandmarkTrack; MotionTransfer ->
 Renderer -> face crop + matte; PasteBack -> full frame; FrameWriter -> files with provenance.
 
 Finished frames on disk are skipped (resume) unless the job says overwrite; a cancel request stops after the
-frame in flight, so a frame is either complete on disk or absent.
+frame in flight, so a frame is either complete on disk or absent. A farm chunk narrows which frames are
+rendered, never what the shot is: the driver's motion (a preset's length, the neutral frame, smoothing) is
+always that of the whole ``job.frames``, so chunked and single renders give the same frames.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ import numpy as np
 
 from . import align
 from .cache import FileCache
-from .config import RenderJob
+from .config import FrameRange, RenderJob
 from .drivers import Driver, load_driver
-from .errors import RenderCancelled, UnusableFaceError
+from .errors import JobFieldError, RenderCancelled, UnusableFaceError
 from .face_analysis import analyse_source
 from .io.frames import FrameWriter, check_output_writable
 from .io.naming import FramePattern
@@ -62,10 +64,12 @@ class PreparedShot:
 
 
 class AnimatePipeline:
-    """Render one job (or the chunk of it that ``job.frames`` selects)."""
+    """Render one job, or the ``chunk`` of its frames that a farm task asks for."""
 
-    def __init__(self, job: RenderJob, progress: Progress | None = None, cancel: threading.Event | None = None):
+    def __init__(self, job: RenderJob, progress: Progress | None = None, cancel: threading.Event | None = None,
+                 chunk: FrameRange | None = None):
         self.job = job
+        self.chunk = chunk
         self.progress = progress or (lambda *args, **kwargs: None)
         self.cancel = cancel or threading.Event()
         self.pattern = FramePattern.parse(job.output.pattern)
@@ -90,6 +94,13 @@ class AnimatePipeline:
         if not frame_numbers:
             raise UnusableFaceError(f"{job.driver}: frames {job.frames} asked for, but the driver has frames "
                                     f"{available[0]}-{available[-1]}")
+        if self.chunk is not None:
+            shot = frame_numbers
+            now = self.chunk.clamp(shot[0], shot[-1])
+            frame_numbers = [n for n in shot if n in now]
+            if not frame_numbers:
+                raise JobFieldError("--frames", f"chunk {self.chunk} is outside the shot's frames "
+                                    f"{shot[0]}-{shot[-1]}", job.name or job.output.pattern)
         crop = source.crop
         shapes = MotionTransfer(job.motion, crop.landmarks, crop.dense).transfer(driver.track)
         renderer = create_renderer(job)

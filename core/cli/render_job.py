@@ -21,7 +21,8 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("render-job", help="render a job file (or one chunk of its frames)",
                                    description=__doc__.splitlines()[0])
     parser.add_argument("job", help="the JSON job file")
-    parser.add_argument("--frames", help="only these driver frames, e.g. 101-150 (a farm chunk)")
+    parser.add_argument("--frames", help="only these frames of the job's shot, e.g. 101-150 (a farm chunk); the "
+                                         "shot itself (and so the motion) stays what the job file says")
     parser.add_argument("--overwrite", action="store_true", help="re-render frames that already exist")
     add_progress_argument(parser)
     parser.set_defaults(handler=handle)
@@ -29,14 +30,13 @@ def register(subparsers) -> None:
 
 def handle(args) -> int:
     job = RenderJob.load(args.job)
-    if args.frames:
-        job = dataclasses.replace(job, frames=FrameRange.parse(args.frames, "--frames"))
+    chunk = FrameRange.parse(args.frames, "--frames") if args.frames else None
     if args.overwrite:
         job = dataclasses.replace(job, output=dataclasses.replace(job.output, overwrite=True))
-    return run_job(job, args)
+    return run_job(job, args, chunk)
 
 
-def run_job(job: RenderJob, args) -> int:
+def run_job(job: RenderJob, args, chunk: FrameRange | None = None) -> int:
     """Run the pipeline with progress output and signal-driven cancellation; return the exit code."""
     from ..pipeline import AnimatePipeline  # heavy imports only once a render is really asked for
 
@@ -45,7 +45,7 @@ def run_job(job: RenderJob, args) -> int:
     _log_to_stderr()
     cancel = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: cancel.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    pipeline = AnimatePipeline(job, progress=reporter, cancel=cancel)
+    pipeline = AnimatePipeline(job, progress=reporter, cancel=cancel, chunk=chunk)
     state = {"started": False, "done": 0, "total": 0}
 
     def progress(done, total, message="", **info):
