@@ -26,6 +26,9 @@ _FORMATS_WITH_FREE_ATTRIBUTES = ("openexr", "png")
 def set_metadata(spec: oiio.ImageSpec, fields: Mapping[str, str], file_format: str) -> None:
     """Put ``fields`` on ``spec`` in the form that ``file_format`` (an OIIO format name) keeps."""
     spec.attribute("Software", f"{SOFTWARE} {fields.get('version', '')}".strip())
+    # No creation date: OIIO would stamp the write time (EXR capDate, TIFF DateTime), and a re-render or a farm
+    # chunk must give byte-identical files. The file's own mtime says when it was written.
+    spec.attribute("DateTime", "")
     spec.attribute("ImageDescription", description(fields))
     if file_format in _FORMATS_WITH_FREE_ATTRIBUTES:
         for key, value in fields.items():
