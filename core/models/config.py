@@ -84,8 +84,10 @@ PRESETS: dict[str, NetworkConfig] = {
     "paper": NetworkConfig(name="paper"),
     # 512² output for users with GPUs: one more downsampling stage, same bottleneck and widths.
     "paper-512": NetworkConfig(name="paper-512", image_size=512, base_channels=32),
-    # Trains and runs on 2 CPU cores: same topology, an eighth of the widths, 2 residual blocks.
-    "small": NetworkConfig(name="small", base_channels=8, max_channels=128, residual_blocks=2),
+    # Trains and runs on 2 CPU cores: same topology, an eighth of the widths, 2 residual blocks, and the
+    # upsampling path's attention at 32² (at 64² its 4096² attention map costs more than all convolutions).
+    "small": NetworkConfig(name="small", base_channels=8, max_channels=128, residual_blocks=2,
+                           attention_up_size=32),
 }
 
 

@@ -117,11 +117,11 @@ class SelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, h, w = x.shape
-        q = self.query(x).flatten(2).transpose(1, 2)  # (N, HW, C')
-        k = self.key(x).flatten(2)  # (N, C', HW)
-        attention = torch.softmax(torch.bmm(q, k), dim=-1)  # (N, HW, HW)
-        v = self.value(x).flatten(2)  # (N, C, HW)
-        out = torch.bmm(v, attention.transpose(1, 2)).view(n, c, h, w)
+        q = self.query(x).flatten(2).transpose(1, 2)[:, None]  # (N, 1, HW, C')
+        k = self.key(x).flatten(2).transpose(1, 2)[:, None]
+        v = self.value(x).flatten(2).transpose(1, 2)[:, None]  # (N, 1, HW, C)
+        # SAGAN's softmax(q kᵀ) v, unscaled; the fused kernel never stores the (HW)² attention map.
+        out = F.scaled_dot_product_attention(q, k, v, scale=1.0)[:, 0].transpose(1, 2).reshape(n, c, h, w)
         return x + self.gain * out
 
 

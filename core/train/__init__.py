@@ -1,0 +1,1 @@
+"""Training: dataset preparation, meta-learning over many videos, K-shot fine-tuning, distributed runs."""
