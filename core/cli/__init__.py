@@ -14,7 +14,7 @@ from ..errors import PortraitAnimatorError, RenderCancelled
 from ..version import __version__
 
 # Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("animate", "render_job", "landmarks", "doctor")
+COMMANDS = ("animate", "render_job", "landmarks", "doctor", "prepare_data", "train", "finetune")
 
 
 def build_parser() -> argparse.ArgumentParser:
