@@ -56,10 +56,9 @@ class EngineState:
 class EngineProcess:
     """One ``portrait-animator`` command run as a child process."""
 
-    def __init__(self, command: list[str], *, cwd: str | None = None, cancel_grace_s: float = 15.0,
+    def __init__(self, command: list[str], *, cancel_grace_s: float = 15.0,
                  clock: Callable[[], float] = time.monotonic):
         self.command = list(command)
-        self.cwd = cwd
         self.cancel_grace_s = cancel_grace_s
         self.state = EngineState()
         self._clock = clock
@@ -68,7 +67,6 @@ class EngineProcess:
         self._process: subprocess.Popen | None = None
         self._readers: list[threading.Thread] = []
         self._cancel_requested_at: float | None = None
-        self._started_at: float | None = None
         self._first_frame_at: tuple[float, int] | None = None
         self._eta_given_at: float | None = None
         self.finished = False
@@ -80,13 +78,12 @@ class EngineProcess:
             "creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW}
         try:
             self._process = subprocess.Popen(
-                self.command, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, env=child_environment(), text=True, encoding="utf-8",
                 errors="replace", bufsize=1, **options)
         except OSError as exc:
             raise AddonError(f"cannot start the engine with {self.command[0]}: {exc.strerror or exc}; set the "
                              "engine's Python in the add-on preferences") from None
-        self._started_at = self._clock()
         self._readers = [
             threading.Thread(target=self._read_stdout, daemon=True, name="portrait-animator-stdout"),
             threading.Thread(target=self._read_stderr, daemon=True, name="portrait-animator-stderr"),
@@ -103,9 +100,12 @@ class EngineProcess:
         self._signal(signal.SIGTERM if sys.platform != "win32" else signal.CTRL_BREAK_EVENT)
 
     def kill(self) -> None:
-        """Stop the process at once (used when Blender quits or the add-on is disabled)."""
+        """Stop the engine at once, with anything it started (Blender quits, the add-on is disabled)."""
         if self._process is not None and self._process.poll() is None:
-            self._process.kill()
+            if sys.platform == "win32":
+                self._process.kill()
+            else:
+                self._signal(signal.SIGKILL)
 
     @property
     def cancel_requested(self) -> bool:
@@ -118,7 +118,7 @@ class EngineProcess:
         if self._process is not None and not self.finished:
             if (self._cancel_requested_at is not None and self._process.poll() is None
                     and self._clock() - self._cancel_requested_at > self.cancel_grace_s):
-                self._process.kill()
+                self.kill()
             if self._process.poll() is not None and not any(r.is_alive() for r in self._readers):
                 events.extend(self._drain())  # lines the readers queued after the first drain
                 self._finish(self._process.returncode)
@@ -155,10 +155,6 @@ class EngineProcess:
             if rate > 0:
                 return (self.state.total - self.state.done) / rate
         return None
-
-    @property
-    def stderr_tail(self) -> list[str]:
-        return list(self._stderr)
 
     # ------------------------------------------------------------------------------------- internals
     def _apply(self, event: dict) -> None:

@@ -14,9 +14,6 @@ import bpy
 from ..errors import AddonError
 from ..frame_paths import frame_path
 
-TARGETS = ('IMAGE_EDITOR', 'SEQUENCER', 'COMPOSITOR', 'RIG_PLANE', 'NONE')
-
-
 def load_sequence(context, pattern: str, first: int, last: int, target: str, name: str,
                   plane: bpy.types.Object | None = None) -> str:
     """Load frames ``first..last`` of ``pattern`` into ``target``; returns where they went, for a report."""

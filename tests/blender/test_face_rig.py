@@ -169,3 +169,26 @@ def test_stills_inside_the_blend_become_files_without_changing_the_image(context
 
     on_disk = bpy.data.images.load(still_path, check_existing=False)
     assert stills.still_file_from_image(on_disk, str(tmp_path / "scratch")) == os.path.normpath(still_path)
+
+
+def test_import_operator_takes_a_landmark_file_without_the_engine(context, rig, tmp_path):
+    import bpy
+
+    landmark_file = addon_part("landmarks.landmark_file")
+    still = addon_part("scene.rig_io").evaluated_landmarks(context, rig)
+    shapes = addon_part("landmarks.face_shapes").shape_deltas(still)
+    blink = shapes["Blink.L"][:, :2]
+    frames = np.stack([still, still + 0.5 * blink, still + blink, still])
+    path = tmp_path / "blink.npz"
+    landmark_file.write_landmark_file(str(path), landmark_file.LandmarkData(frames, np.arange(5, 9), fps=24.0))
+    settings = context.scene.portrait_animator
+    settings.driver_kind, settings.driver_path = 'LANDMARKS', "//blink.npz"  # next to the saved .blend
+    assert bpy.ops.portrait_animator.import_driver_as_rig() == {'FINISHED'}
+    assert (context.scene.frame_start, context.scene.frame_end) == (5, 8) and context.scene.render.fps == 24
+    exported = export(context, rig, 5, 8).landmarks
+    np.testing.assert_allclose(exported, frames, atol=0.01)
+    assert eye_gap(exported[2], 42) < 0.05 * eye_gap(exported[0], 42)
+    assert settings.driver_kind == 'RIG'  # the next render uses the (editable) performance
+    settings.driver_kind, settings.driver_path = 'LANDMARKS', str(tmp_path / "missing.npz")
+    with pytest.raises(RuntimeError, match="missing.npz: the driver does not exist"):
+        bpy.ops.portrait_animator.import_driver_as_rig()
