@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
 from ..errors import PortraitAnimatorError, RenderCancelled
@@ -22,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="portrait-animator",
         description="Animate a still portrait from a driving video, a landmark file or a preset.")
     parser.add_argument("--version", action="version", version=f"portrait-animator {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also log analysis and cache steps on stderr (warnings are always shown)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f".{name}", __name__).register(subparsers)
@@ -31,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _log_to_stderr(logging.INFO if args.verbose else logging.WARNING)
     try:
         return int(args.handler(args) or 0)
     except PortraitAnimatorError as error:
@@ -42,6 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("portrait-animator: interrupted", file=sys.stderr)
         return RenderCancelled.exit_code
+
+
+def _log_to_stderr(level: int) -> None:
+    logger = logging.getLogger("portrait_animator")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("portrait-animator: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(level)
 
 
 def _report_failure(args, kind: str, message: str) -> None:

@@ -6,7 +6,6 @@ A farm runs one such command per chunk; the add-on runs it with ``--progress jso
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import signal
 import sys
@@ -42,7 +41,6 @@ def run_job(job: RenderJob, args, chunk: FrameRange | None = None) -> int:
 
     reporter = reporter_for(args)
     args.reporter = reporter
-    _log_to_stderr()
     cancel = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: cancel.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     pipeline = AnimatePipeline(job, progress=reporter, cancel=cancel, chunk=chunk)
@@ -82,12 +80,3 @@ def _outputs(pattern) -> dict:
     matte = pattern if exr else pattern.with_tag("matte")
     return {"output": os.path.abspath(pattern.blender_path), "matte": os.path.abspath(matte.blender_path),
             "matte_channel": "matte.A" if exr else None}
-
-
-def _log_to_stderr() -> None:
-    logger = logging.getLogger("portrait_animator")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("portrait-animator: %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)

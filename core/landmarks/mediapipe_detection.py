@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from .crop_window import CropWindow
+from .native_stderr import silenced_native_stderr
 
 MIN_DETECTION_SCORE = 0.5
 # Images are handed to the detectors at most this large: their inputs are 128-192 px anyway.
@@ -63,8 +64,12 @@ class FaceBoxDetector:
         import mediapipe as mp
 
         detection = mp.solutions.face_detection
-        self._short = detection.FaceDetection(model_selection=0, min_detection_confidence=MIN_DETECTION_SCORE)
-        self._full = detection.FaceDetection(model_selection=1, min_detection_confidence=MIN_DETECTION_SCORE)
+        with silenced_native_stderr():  # start-up and first inference print native INFO/W0000 lines
+            self._short = detection.FaceDetection(model_selection=0, min_detection_confidence=MIN_DETECTION_SCORE)
+            self._full = detection.FaceDetection(model_selection=1, min_detection_confidence=MIN_DETECTION_SCORE)
+            blank = np.zeros((DETECTOR_IMAGE, DETECTOR_IMAGE, 3), np.uint8)
+            self._short.process(blank)
+            self._full.process(blank)
 
     def detect(self, image: np.ndarray) -> list[FaceBox]:
         """Every face found, best score first; an empty list when there is none."""

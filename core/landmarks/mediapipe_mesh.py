@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .crop_window import CropWindow
+from .native_stderr import silenced_native_stderr
 
 # Input size of the mesh network; crops are cut at up to twice that so that MediaPipe's bilinear sampling
 # never skips pixels.
@@ -133,15 +134,19 @@ class FaceMeshNetwork:
         self._mp = mp
         self._create, self._get = packet_creator, packet_getter
         config = text_format.Parse(_GRAPH, calculator_pb2.CalculatorGraphConfig())
-        self._graph = mp.CalculatorGraph(graph_config=config)
         self._outputs: dict = {}
-        self._graph.observe_output_stream(
-            "face_landmarks", lambda _, packet: self._outputs.__setitem__("points", packet_getter.get_proto(packet)))
-        self._graph.observe_output_stream(
-            "face_presence_score", lambda _, packet: self._outputs.__setitem__("presence", packet_getter.get_float(packet)))
-        self._graph.start_run({"with_attention": packet_creator.create_bool(True)})
         self._timestamp = 0
         self._rect_type = rect_pb2.NormalizedRect
+        with silenced_native_stderr():  # start-up and first inference print native INFO/W0000 lines
+            self._graph = mp.CalculatorGraph(graph_config=config)
+            self._graph.observe_output_stream(
+                "face_landmarks", lambda _, packet: self._outputs.__setitem__("points", packet_getter.get_proto(packet)))
+            self._graph.observe_output_stream(
+                "face_presence_score",
+                lambda _, packet: self._outputs.__setitem__("presence", packet_getter.get_float(packet)))
+            self._graph.start_run({"with_attention": packet_creator.create_bool(True)})
+            self.run(np.zeros((NETWORK_INPUT, NETWORK_INPUT, 3), np.uint8),
+                     FaceRegion((NETWORK_INPUT / 2, NETWORK_INPUT / 2), NETWORK_INPUT / 2, 0.0))
 
     def run(self, image: np.ndarray, region: FaceRegion) -> tuple[np.ndarray, float]:
         """(478, 2) float32 image-pixel points and the face-presence probability for ``region``."""
