@@ -25,12 +25,12 @@ from ..errors import JobFieldError, RenderCancelled, UnreadableFileError
 from ..face_analysis import analyse_source
 from ..io.provenance import file_sha256
 from ..models.checkpoint import ModelCard, load_model, save_checkpoint
+from ..models.device import pick_device
 from ..models.losses import adversarial
 from ..models.losses.content import build_content_loss
 from ..render.base import SourceShot
 from ..sketch import draw_sketch
 from .config import FinetuneConfig, default_finetune_steps
-from .distributed import pick_device
 from .episodes import to_network, warp_shot
 
 Progress = Callable[..., None]

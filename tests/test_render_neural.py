@@ -1,0 +1,154 @@
+"""The neural renderers on a real face: the untrained hybrid is the warp, a correction shows up exactly
+where the network makes it (also through full-resolution paste-back), the paper renderer's face and
+matte, feed-forward vs fine-tuned modes, and the renderer through the whole animate pipeline."""
+
+import numpy as np
+import pytest
+import torch
+
+from portrait_animator.config import FrameRange, OutputConfig, RenderJob
+from portrait_animator.errors import JobFieldError
+from portrait_animator.face_analysis import crop_face
+from portrait_animator.io.images import read_image
+from portrait_animator.models.checkpoint import ModelCard, load_model, save_checkpoint
+from portrait_animator.models.config import network_config
+from portrait_animator.models.embedder import Embedder
+from portrait_animator.models.generator import Generator
+from portrait_animator.models.hybrid import HybridGenerator
+from portrait_animator.paste import paste_back
+from portrait_animator.pipeline import AnimatePipeline
+from portrait_animator.presets import preset_track
+from portrait_animator.render.base import SourceFace, SourceShot, TargetFace
+from portrait_animator.render.neural import NeuralRenderer, create_neural_renderer, face_matte
+from portrait_animator.render.warp import WarpRenderer
+
+
+@pytest.fixture(scope="module")
+def source(bundled_face):
+    crop = crop_face(bundled_face["still"].rgb, bundled_face["crop_from_still"], 512)
+    return SourceFace([SourceShot(crop, bundled_face["landmarks"].astype(np.float32),
+                                  bundled_face["dense"].astype(np.float32))], 512,
+                      bundled_face["crop_from_still"], bundled_face["still"].rgb)
+
+
+def _checkpoint(path, kind, stage="meta", head=None):
+    torch.manual_seed(0)
+    network = network_config("small", kind=kind)
+    generator = HybridGenerator(network) if network.hybrid else Generator(network)
+    if head is not None:
+        head(generator)
+    parts = {"generator": generator}
+    if stage == "meta":
+        parts["embedder"] = Embedder(network)
+    else:
+        parts["person"] = {"psi": torch.randn(1, generator.psi_size) * 0.5, "w": torch.zeros(1, 128)}
+    save_checkpoint(str(path), ModelCard(network=network, stage=stage), parts)
+    return str(path)
+
+
+def _renderer(path, source):
+    renderer = NeuralRenderer(load_model(path), path, torch.device("cpu"))
+    renderer.prepare(source)
+    return renderer
+
+
+def _talking_target(source, frame=20):
+    track = preset_track("talk", source.crop.landmarks, frames=frame + 1, seed=1)
+    from portrait_animator.config import MotionConfig
+    from portrait_animator.motion import MotionTransfer
+
+    shapes = MotionTransfer(MotionConfig(), source.crop.landmarks, source.crop.dense).transfer(track)
+    return TargetFace(frame, shapes.landmarks[frame], shapes.dense[frame])
+
+
+def test_an_untrained_hybrid_renders_exactly_the_warp(tmp_path, source):
+    hybrid = _renderer(_checkpoint(tmp_path / "h.safetensors", "neural-hybrid"), source)
+    warp = WarpRenderer()
+    warp.prepare(source)
+    target = _talking_target(source)
+    ours, theirs = hybrid.render(target), warp.render(target)
+    np.testing.assert_array_equal(ours.rgb, np.clip(theirs.rgb, 0, 1))
+    np.testing.assert_array_equal(ours.source_map, theirs.source_map)
+    np.testing.assert_array_equal(ours.matte, theirs.matte)
+    pasted = paste_back(source.still_rgb, None, source.crop_from_still, ours)
+    expected = paste_back(source.still_rgb, None, source.crop_from_still, theirs)
+    assert np.abs(pasted.rgb - expected.rgb).max() < 1e-5
+    assert hybrid.describe()["renderer"] == "neural-hybrid" and hybrid.describe()["mode"] == "feed-forward"
+
+
+def _redden(generator):
+    """A head whose correction adds red where the mask opens (everywhere, half open)."""
+    with torch.no_grad():
+        generator.head.bias[:] = torch.tensor([0.2, 0.0, 0.0, 0.0])  # σ(0) = 0.5, 2·tanh(0.2) ≈ 0.39
+
+
+def test_a_hybrid_correction_lands_where_the_network_puts_it(tmp_path, source):
+    hybrid = _renderer(_checkpoint(tmp_path / "red.safetensors", "neural-hybrid", head=_redden), source)
+    warp = WarpRenderer()
+    warp.prepare(source)
+    target = _talking_target(source)
+    ours, theirs = hybrid.render(target), warp.render(target)
+    gain = 0.5 * 2 * np.tanh(0.2) / 2  # mask · correction, from [-1, 1] to [0, 1] units
+    expected = np.clip(np.clip(theirs.rgb, 0, 1) + np.array([gain, 0, 0], np.float32), 0, 1)
+    inner = (slice(16, -16), slice(16, -16))  # away from the upsampled border
+    assert np.abs(ours.rgb[inner] - expected[inner]).max() < 0.02
+    assert ours.matte[inner].min() > 0.99  # a change everywhere: animated everywhere
+    # Paste-back at full resolution shows the same correction: the still's pixels plus the red gain.
+    pasted = paste_back(source.still_rgb, None, source.crop_from_still, ours)
+    warp_pasted = paste_back(source.still_rgb, None, source.crop_from_still, theirs)
+    face = pasted.matte > 0.999
+    difference = (pasted.rgb - warp_pasted.rgb)[face]
+    unclipped = warp_pasted.rgb[face][:, 0] < 1 - gain - 0.01
+    assert np.abs(difference[unclipped, 0] - gain).mean() < 0.01
+    assert np.abs(difference[:, 1:]).mean() < 0.01
+
+
+def test_the_paper_renderer_draws_a_face_inside_a_feathered_matte(tmp_path, source):
+    renderer = _renderer(_checkpoint(tmp_path / "p.safetensors", "neural-paper"), source)
+    out = renderer.render(_talking_target(source))
+    assert out.rgb.shape == (512, 512, 3) and out.source_map is None
+    landmarks = _talking_target(source).landmarks
+    nose = np.round(landmarks[30]).astype(int)
+    assert out.matte[nose[1], nose[0]] > 0.99 and out.matte[:8, :8].max() == 0.0
+    assert out.matte[:2].max() == 0.0 and out.matte[:, -2:].max() == 0.0  # the crop edge stays the still's
+    matte = face_matte(landmarks, 512)
+    chin = np.round(landmarks[8]).astype(int)
+    assert matte[chin[1], chin[0]] > 0.5 and matte[min(511, chin[1] + 60), chin[0]] < 0.5
+    assert out.rgb.std() > 0.01  # an image, not a constant
+
+
+def test_feed_forward_reads_the_shots_and_fine_tuned_reads_its_person(tmp_path, source):
+    meta = _checkpoint(tmp_path / "meta.safetensors", "neural-paper")
+    target = _talking_target(source)
+    first = _renderer(meta, source).render(target).rgb
+    darker = SourceFace([SourceShot(source.crop.rgb * 0.5, source.crop.landmarks, source.crop.dense)], 512,
+                        source.crop_from_still, source.still_rgb)
+    assert np.abs(_renderer(meta, darker).render(target).rgb - first).mean() > 1e-4  # ê from the shots
+    person = _checkpoint(tmp_path / "person.safetensors", "neural-paper", stage="finetuned")
+    tuned = _renderer(person, source)
+    assert tuned.describe()["mode"] == "fine-tuned"
+    assert np.array_equal(tuned.render(target).rgb, _renderer(person, darker).render(target).rgb)  # ψ′ only
+
+
+def test_renderer_kind_must_match_the_checkpoint(tmp_path):
+    path = _checkpoint(tmp_path / "h.safetensors", "neural-hybrid")
+    job = RenderJob(sources=["x.png"], driver="preset:talk", renderer="neural-paper", checkpoint=path)
+    with pytest.raises(JobFieldError, match="neural-hybrid"):
+        create_neural_renderer(job)
+    job.renderer = "neural"
+    assert create_neural_renderer(job).name == "neural-hybrid"
+
+
+@pytest.mark.slow
+def test_the_pipeline_renders_an_untrained_hybrid_exactly_like_the_warp(tmp_path, bundled_still):
+    path = _checkpoint(tmp_path / "h.safetensors", "neural-hybrid")
+    frames = {}
+    for renderer in ("warp", "neural-hybrid"):
+        job = RenderJob(sources=[str(bundled_still)], driver="preset:talk", frames=FrameRange.parse("1-3"), crop_size=256,
+                        renderer=renderer, checkpoint=path if renderer != "warp" else None,
+                        output=OutputConfig(pattern=str(tmp_path / renderer / "shot.####.png"), bit_depth=16),
+                        cache_dir=str(tmp_path / "cache"))
+        result = AnimatePipeline(job).run()
+        assert result.written == [1, 2, 3]
+        frames[renderer] = read_image(str(tmp_path / renderer / "shot.0003.png")).rgb
+    assert np.abs(frames["neural-hybrid"] - frames["warp"]).max() < 2 / 65535
