@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import os
 from typing import Iterator
 
 import av
@@ -144,6 +145,8 @@ class OpenCVVideoFile(FrameSource):
     """The fallback decoder: OpenCV's own FFmpeg build, counted and read sequentially (slow but exact)."""
 
     def __init__(self, path: str):
+        # OpenCV's bundled FFmpeg would print its own parser errors; ours name the file in one line.
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
         import cv2
 
         self.path = path
