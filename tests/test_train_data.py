@@ -33,7 +33,7 @@ def voxceleb_layout(tmp_path_factory):
 def test_prepare_data_makes_aligned_shards_by_person_and_resumes(voxceleb_layout, tmp_path):
     out = tmp_path / "dataset"
     seen = []
-    index = prepare_data(str(voxceleb_layout), str(out), 256, every=6,
+    index = prepare_data(str(voxceleb_layout), str(out), 256, every=6, workers=2,  # two worker processes
                          progress=lambda done, total, message: seen.append((done, total)))
     assert seen[-1] == (4, 4)
     assert sorted(v["id"] for v in index.videos) == ["id001__v1__00001", "id001__v2__00001", "loose"]

@@ -95,6 +95,10 @@ class MetaLearner:
         opt_g, opt_d = self.optimizers["generator"], self.optimizers["discriminator"]
         opt_g.zero_grad(set_to_none=True)
         fake, embedding = self.model_parallel(batch["shots"], batch["shot_sketches"], sketch, batch.get("warped"))
+        # Alone, D's weights need no gradient in this phase (saves a third of its backward); under DDP every
+        # parameter must take part in each backward, so there they get one and it is discarded.
+        frozen = not self.placement.distributed
+        self.discriminator.requires_grad_(not frozen)
         scores, features = self.discriminator_parallel(torch.cat([real, fake]), torch.cat([sketch, sketch]),
                                                        video_index=torch.cat([video, video]))
         content = self.content_loss(fake, real)
@@ -106,6 +110,7 @@ class MetaLearner:
                   + adversarial.EMBEDDING_MATCH_WEIGHT * match)
         loss_g.backward()
         opt_g.step()
+        self.discriminator.requires_grad_(True)
 
         fake_detached, embedding_detached = fake.detach(), embedding.detach()
         for _ in range(self.config.discriminator_steps):

@@ -1,0 +1,129 @@
+"""Neural system speed on this machine: training steps per second and rendering frames per second at 256².
+
+    .venv/bin/python bench/neural.py [--configs small,paper] [--repeat 3] [--frames 10] [--threads N]
+
+Training: ``MetaLearner.step`` (E/G update + one D update, weight-free content loss) on a batch of 2
+real episodes (K = 2) from the shared clips, per network configuration and kind; the ratio is against the
+``small`` neural-paper step measured in the same process. Rendering: ``render()`` per frame of a talking
+preset on the bundled still at crop size 256 (paste-back and writing excluded); the baseline is the warp
+renderer in the same process. Each figure is the best of ``--repeat`` runs (the least disturbed on a
+shared machine); the load average is printed so a reader can judge the noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import numpy as np
+import torch
+
+from portrait_animator.config import MotionConfig, RenderJob
+from portrait_animator.face_analysis import analyse_source
+from portrait_animator.cache import FileCache
+from portrait_animator.models.checkpoint import ModelCard, build_generator, load_model, save_checkpoint
+from portrait_animator.models.config import network_config
+from portrait_animator.models.embedder import Embedder
+from portrait_animator.models.losses.content import build_content_loss
+from portrait_animator.motion import MotionTransfer
+from portrait_animator.presets import preset_track
+from portrait_animator.render.base import TargetFace
+from portrait_animator.render.neural import NeuralRenderer
+from portrait_animator.render.warp import WarpRenderer
+from portrait_animator.train import distributed
+from portrait_animator.train.config import TrainConfig
+from portrait_animator.train.episodes import EpisodeDataset
+from portrait_animator.train.meta import MetaLearner
+from portrait_animator.train.prepare import prepare_data
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MEDIA = os.environ.get("PORTRAIT_ANIMATOR_MEDIA", os.path.join(ROOT, "..", "shared", "media"))
+STILL = os.path.join(ROOT, "core", "assets", "stills", "eileen_collins_nasa.png")
+
+
+def best_time(run, repeat: int) -> float:
+    run()  # warm-up: first-call allocations and kernel selection
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def episode_batch(scratch: str, hybrid: bool) -> dict:
+    folder = os.path.join(scratch, "videos")
+    os.makedirs(folder, exist_ok=True)
+    link = os.path.join(folder, "clip.mp4")
+    if not os.path.exists(link):
+        os.symlink(os.path.join(MEDIA, "driving", "styletalk_vscodehappy_clip1.mp4"), link)
+    index = prepare_data(folder, os.path.join(scratch, "dataset"), 256, every=10)
+    dataset = EpisodeDataset(index, 2, hybrid=hybrid)
+    return torch.utils.data.default_collate([dataset[0], dataset[1]])
+
+
+def bench_training(configs, repeat, scratch):
+    print("\n## Training step (batch 2 episodes, K = 2, weight-free content loss, 1 D step)")
+    placement = distributed.Placement(0, 1, torch.device("cpu"))
+    baseline = None
+    for name in configs:
+        for kind in ("neural-paper", "neural-hybrid"):
+            network = network_config(name, kind=kind)
+            learner = MetaLearner(TrainConfig(dataset="", out_dir="", discriminator_steps=1), network, 2,
+                                  placement, build_content_loss("l1-msssim"))
+            batch = episode_batch(scratch, network.hybrid)
+            seconds = best_time(lambda: learner.step(batch), repeat)
+            baseline = baseline or seconds
+            print(f"{name:>6} {kind:<14} {seconds:7.2f} s/step  {1 / seconds:6.3f} steps/s  "
+                  f"x{seconds / baseline:5.2f} the small neural-paper step")
+
+
+def bench_rendering(configs, repeat, frames, scratch):
+    print(f"\n## Rendering at 256² (render() only, {frames} frames of preset:talk on the bundled still)")
+    job = RenderJob(sources=[STILL], driver="preset:talk", crop_size=256)
+    source = analyse_source(job, FileCache(os.path.join(scratch, "cache")))
+    track = preset_track("talk", source.crop.landmarks, frames=frames, seed=0)
+    shapes = MotionTransfer(MotionConfig(), source.crop.landmarks, source.crop.dense).transfer(track)
+    targets = [TargetFace(i + 1, shapes.landmarks[i], shapes.dense[i]) for i in range(frames)]
+
+    def fps(renderer) -> float:
+        renderer.prepare(source)
+        return frames / best_time(lambda: [renderer.render(t) for t in targets], repeat)
+
+    warp = fps(WarpRenderer())
+    print(f"{'warp':>26} {warp:7.1f} frames/s  (baseline)")
+    for name in configs:
+        for kind in ("neural-paper", "neural-hybrid"):
+            network = network_config(name, kind=kind)
+            torch.manual_seed(0)
+            path = os.path.join(scratch, f"{name}-{kind}.safetensors")
+            save_checkpoint(path, ModelCard(network=network),
+                            {"embedder": Embedder(network), "generator": build_generator(network)})
+            rate = fps(NeuralRenderer(load_model(path), path, torch.device("cpu")))
+            print(f"{name + ' ' + kind:>26} {rate:7.1f} frames/s  x{rate / warp:5.3f} the warp's rate")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", default="small,paper")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--frames", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--skip-training", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    configs = [c for c in args.configs.split(",") if c]
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads; load average {os.getloadavg()[0]:.1f}")
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="bench-neural-") as scratch:
+        if not args.skip_training:
+            bench_training(configs, args.repeat, scratch)
+        bench_rendering(configs, args.repeat, args.frames, scratch)
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
