@@ -10,11 +10,13 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 from contextlib import contextmanager
 from typing import Callable, TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def cache_key(kind: str, **inputs) -> str:
@@ -24,10 +26,16 @@ def cache_key(kind: str, **inputs) -> str:
 
 
 class FileCache:
-    """A folder of cached results; ``get_or_compute`` writes each at most once."""
+    """A folder of cached results; ``get_or_compute`` writes each at most once.
+
+    ``hits`` and ``computed`` list the file names this object read and wrote: the batch report counts them
+    per chunk, and they show that concurrent chunks computed each result once.
+    """
 
     def __init__(self, folder: str):
         self.folder = folder
+        self.hits: list[str] = []
+        self.computed: list[str] = []
 
     def path(self, key: str, suffix: str = ".npz") -> str:
         return os.path.join(self.folder, key + suffix)
@@ -38,9 +46,11 @@ class FileCache:
         os.makedirs(self.folder, exist_ok=True)
         path = self.path(key, suffix)
         if os.path.exists(path):
+            self.hits.append(os.path.basename(path))
             return load(path), True
         with _locked(path + ".lock"):
             if os.path.exists(path):  # another process finished it while we waited
+                self.hits.append(os.path.basename(path))
                 return load(path), True
             result = compute()
             tmp = f"{path}.tmp-{os.getpid()}{suffix}"
@@ -50,6 +60,8 @@ class FileCache:
             finally:
                 if os.path.exists(tmp):
                     os.remove(tmp)
+            self.computed.append(os.path.basename(path))
+            log.info("cache: computed %s", path)
             return result, False
 
 

@@ -44,8 +44,7 @@ def load_driver(job: RenderJob, source: SourceFace, cache: FileCache,
     spec = job.driver
     if spec.startswith("preset:"):
         name = presets.parse_preset(spec)
-        length = None if job.frames.end is None else max(job.frames.end, 2)
-        track = presets.preset_track(name, source.crop.landmarks, frames=length, seed=job.seed,
+        track = presets.preset_track(name, source.crop.landmarks, frames=preset_frame_count(job), seed=job.seed,
                                      image_size=(job.crop_size, job.crop_size))
         return Driver("preset", track, None, spec, None)
     if not os.path.exists(spec):
@@ -76,6 +75,16 @@ def load_driver(job: RenderJob, source: SourceFace, cache: FileCache,
     track, _ = cache.get_or_compute(key, compute, LandmarkTrack.save, LandmarkTrack.load)
     kind = "video" if os.path.isfile(spec) else "frames"
     return Driver(kind, _smoothed(track, job), frames, os.path.basename(spec.rstrip(os.sep)), digest)
+
+
+def preset_frame_count(job: RenderJob) -> int:
+    """How long a preset driver is: up to the job's last frame (at least 2), else the preset's default length.
+
+    Farm planning asks this without analysing the still, so it must agree with ``load_driver``.
+    """
+    if job.frames.end is not None:
+        return max(job.frames.end, 2)
+    return round(presets.DEFAULT_SECONDS * presets.DEFAULT_FPS)
 
 
 def _smoothed(track: LandmarkTrack, job: RenderJob) -> LandmarkTrack:

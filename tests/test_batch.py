@@ -1,0 +1,161 @@
+"""Batch planning, worker specs, chunk results and the report: the parts that need no worker processes."""
+
+import json
+
+import numpy as np
+import pytest
+
+from portrait_animator.batch.chunk_task import ChunkResult, ChunkTask, render_chunk
+from portrait_animator.batch.local import LocalExecutor
+from portrait_animator.batch.plan import Shot, plan_batch, split_frames
+from portrait_animator.batch.ray_cluster import RayExecutor
+from portrait_animator.batch.report import (ChunkRecord, build_report, format_summary, shot_summary,
+                                            write_report)
+from portrait_animator.batch.workers import create_executor
+from portrait_animator.config import RenderJob
+from portrait_animator.errors import JobFieldError
+
+
+def write_job(path, **fields):
+    data = {"format": "portrait-animator/job", "version": 1, "sources": ["still.png"], "driver": "preset:talk",
+            "output": {"pattern": "out/shot.####.png"}, "crop_size": 256, **fields}
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def touch_frames(folder, numbers, name="shot"):
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in numbers:
+        (folder / f"{name}.{n:04d}.png").write_bytes(b"x")
+
+
+def test_split_frames_makes_contiguous_chunks_and_breaks_at_gaps():
+    shot = Shot(0, "a.json", "a", frames=[*range(1, 11), 15, 16, 17])
+    chunks = split_frames(shot, 4)
+    assert [(c.first, c.last, c.count) for c in chunks] == [(1, 4, 4), (5, 8, 4), (9, 10, 2), (15, 17, 3)]
+    assert [c.index for c in chunks] == [0, 1, 2, 3] and chunks[2].frames_text == "9-10"
+
+
+def test_plan_leaves_out_finished_chunks_and_interleaves_shots(tmp_path):
+    a = write_job(tmp_path / "a.json", frames="1-10", output={"pattern": "a/shot.####.png"})
+    b = write_job(tmp_path / "b.json", frames="3-8", output={"pattern": "b/shot.####.png"})
+    touch_frames(tmp_path / "a", [1, 2, 3, 4, 6, 40])  # 1-4 finished; 6 alone does not finish chunk 5-8
+    (tmp_path / "a" / "shot.0005.png.partial").write_bytes(b"")  # not a frame name
+    plan = plan_batch([a, b], chunk_size=4)
+    first, second = plan.shots
+    assert first.frames == list(range(1, 11)) and second.frames == list(range(3, 9))
+    assert first.finished_before == {1, 2, 3, 4, 6}
+    assert [(c.shot, c.frames_text) for c in plan.finished_chunks] == [(0, "1-4")]
+    assert [(c.shot, c.frames_text) for c in plan.chunks] == [(0, "5-8"), (1, "3-6"), (0, "9-10"), (1, "7-8")]
+    assert plan.total_frames == 16
+
+    overwrite = write_job(tmp_path / "c.json", frames="1-10", output={"pattern": "a/shot.####.png",
+                                                                       "overwrite": True})
+    replanned = plan_batch([overwrite], chunk_size=5)
+    assert replanned.finished_chunks == [] and [c.frames_text for c in replanned.chunks] == ["1-5", "6-10"]
+
+
+def test_plan_reports_bad_jobs_and_keeps_the_others(tmp_path):
+    good = write_job(tmp_path / "good.json", frames="1-6")
+    bad_field = write_job(tmp_path / "bad.json", renderer="magic")
+    no_driver = write_job(tmp_path / "lost.json", driver="clips/missing.mp4", output={"pattern": "l/s.####.png"})
+    same_output = write_job(tmp_path / "twin.json", frames="1-6")
+    outside = write_job(tmp_path / "late.json", frames="200-", output={"pattern": "late/s.####.png"})
+    missing_file = str(tmp_path / "nope.json")
+    plan = plan_batch([good, bad_field, no_driver, same_output, outside, missing_file], chunk_size=10)
+    errors = {shot.name: (shot.error_kind, shot.error) for shot in plan.shots}
+    assert errors["good"] == (None, None)
+    assert errors["bad"][0] == "JobFieldError" and "'renderer'" in errors["bad"][1]
+    assert errors["lost"][0] == "UnreadableFileError" and "missing.mp4" in errors["lost"][1]
+    assert errors["twin"][0] == "JobFieldError" and good in errors["twin"][1]  # names the job it collides with
+    assert errors["late"][0] == "JobFieldError" and "'frames'" in errors["late"][1] and "1-125" in errors["late"][1]
+    assert errors["nope"][0] == "UnreadableFileError" and "nope.json" in errors["nope"][1]
+    assert [(c.shot, c.frames_text) for c in plan.chunks] == [(0, "1-6")]  # failed shots get no chunks
+
+
+def test_preset_shot_length_follows_the_job_not_the_chunk(tmp_path):
+    """A preset is as long as the job's last frame (or its default 125 frames), whatever chunk is asked for."""
+    open_ended = plan_batch([write_job(tmp_path / "a.json")], chunk_size=50)
+    assert open_ended.shots[0].frames == list(range(1, 126))
+    assert [c.frames_text for c in open_ended.chunks] == ["1-50", "51-100", "101-125"]
+
+
+def test_chunk_size_must_be_positive(tmp_path):
+    with pytest.raises(JobFieldError, match="--chunk-size"):
+        plan_batch([write_job(tmp_path / "a.json")], chunk_size=0)
+
+
+def test_worker_specs():
+    local = create_executor("local:3", retries=1)
+    assert isinstance(local, LocalExecutor) and local.capacity == 3 and local.name == "local:3"
+    assert isinstance(create_executor("local", retries=1), LocalExecutor)
+    forms = {"ray://head.studio:10001": "ray://head.studio:10001", "ray:auto": "auto",
+             "ray:10.0.0.5:6379": "10.0.0.5:6379", "ray:local": None, "ray:local:4": None}
+    for spec, address in forms.items():
+        executor = create_executor(spec, retries=2, gpus_per_chunk=0.25)
+        assert isinstance(executor, RayExecutor) and executor.address == address and executor.retries == 2
+    assert create_executor("ray:local:4", retries=0).local_cpus == 4
+    for bad in ("local:0", "local:two", "ray:", "ray://", "ray:nohost", "slurm:4", "ray:local:0"):
+        with pytest.raises(JobFieldError, match="--workers"):
+            create_executor(bad, retries=1)
+
+
+def test_ray_chunks_ask_for_a_gpu_only_where_the_job_uses_one():
+    executor = RayExecutor("auto", gpus_per_chunk=0.5)
+    assert executor.gpus_for("cuda") == 0.5 and executor.gpus_for("cpu") == 0.0
+    assert executor.gpus_for("auto") == 0.0  # a cluster without GPUs
+    executor._cluster_gpus = 4.0
+    assert executor.gpus_for("auto") == 0.5 and executor.gpus_for("cpu") == 0.0
+
+
+def test_shot_summary_counts_a_killed_attempts_frames_once():
+    """Chunk 5-8's first worker was killed after frames 5 and 6; the retry skipped them and wrote 7, 8."""
+    shot = Shot(0, "/jobs/a.json", "a", frames=list(range(1, 9)), finished_before={1, 2})
+    records = [ChunkRecord(0, 0, "1-4", "ok", written=[3, 4], skipped=[1, 2], attempts=1),
+               ChunkRecord(0, 1, "5-8", "ok", written=[7, 8], skipped=[5, 6], attempts=2,
+                           retries=[{"pid": 11, "reason": "was killed by SIGKILL"}])]
+    for on_disk in (set(range(1, 9)), set()):  # the same whether or not this machine sees the output folder
+        summary = shot_summary(shot, records, on_disk)
+        assert (summary.status, summary.written, summary.skipped, summary.missing) == ("ok", 6, 2, [])
+    crashed = [records[0], ChunkRecord(0, 1, "5-8", "failed", error_kind="WorkerDied", error="worker 9 was killed")]
+    summary = shot_summary(shot, crashed, {1, 2, 3, 4, 5})
+    assert (summary.status, summary.written, summary.missing) == ("incomplete", 3, [6, 7, 8])
+    assert summary.error == "worker 9 was killed"
+    user_error = [ChunkRecord(0, 0, "1-4", "error", error_kind="NoFaceError", error="a.png: no face")]
+    assert shot_summary(shot, user_error, set()).status == "failed"
+
+
+def test_report_is_written_atomically_and_reads_back(tmp_path):
+    a = write_job(tmp_path / "a.json", frames="1-4", output={"pattern": "a/shot.####.png"})
+    bad = write_job(tmp_path / "b.json", renderer="magic")
+    plan = plan_batch([a, bad], chunk_size=4)
+    records = [ChunkRecord(0, 0, "1-4", "ok", written=[1, 2, 3, 4], attempts=1)]
+    summaries = [shot_summary(plan.shots[0], records, set()), shot_summary(plan.shots[1], [], set())]
+    report = build_report(plan, "local:2", records, summaries, started_at=0.0, seconds=2.0, cancelled=False,
+                          worker_startup_s=[1.25])
+    path = tmp_path / "reports" / "batch.json"
+    write_report(str(path), report)
+    assert [p.name for p in path.parent.iterdir()] == ["batch.json"]  # no partial file left beside it
+    loaded = json.loads(path.read_text())
+    assert loaded["format"] == "portrait-animator/batch-report" and loaded["status"] == "failed"
+    assert loaded["totals"] == {"shots": 2, "shots_ok": 1, "shots_failed": 1, "shots_incomplete": 0, "frames": 4,
+                                "written": 4, "skipped": 0, "missing": 0, "chunks": 1, "chunks_run": 1,
+                                "retries": 0}
+    assert loaded["frames_per_second"] == 2.0 and loaded["worker_startup_s"] == [1.25]
+    table = format_summary(loaded)
+    assert "a  " in table and "'renderer'" in table and "1/2 shots ok; 4 frames written" in table
+
+
+@pytest.mark.slow
+def test_a_user_error_is_a_result_not_an_exception(tmp_path):
+    """No face in the still: the chunk reports NoFaceError (so Ray would not retry it) and writes nothing."""
+    import cv2
+
+    still = tmp_path / "wall.png"
+    cv2.imwrite(str(still), np.full((320, 320, 3), 128, np.uint8))
+    job = RenderJob.load(write_job(tmp_path / "wall.json", sources=[str(still)], frames="1-4"))
+    task = ChunkTask(0, 0, str(tmp_path / "wall.json"), job.to_dict(), 1, 4)
+    result = render_chunk(task)
+    assert isinstance(result, ChunkResult) and result.status == "error"
+    assert result.error_kind == "NoFaceError" and "wall.png" in result.error
+    assert result.written == [] and not list((tmp_path / "out").glob("shot.*.png"))
