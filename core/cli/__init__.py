@@ -15,7 +15,7 @@ from ..errors import PortraitAnimatorError, RenderCancelled
 from ..version import __version__
 
 # Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("animate", "render_job", "batch", "landmarks", "doctor", "prepare_data", "train", "finetune")
+COMMANDS = ("animate", "render_job", "batch", "landmarks", "doctor", "prepare_data", "train", "finetune", "evaluate")
 
 
 def build_parser() -> argparse.ArgumentParser:

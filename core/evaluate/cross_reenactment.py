@@ -18,6 +18,8 @@ from ..io.sources import open_frames
 from ..motion import eye_openness, mouth_openness
 from ..pipeline import AnimatePipeline
 from .dlib_instrument import DlibInstrument, identity_distance
+from .face_crops import to_uint8
+from .motion_metrics import correlation
 
 
 @dataclass
@@ -42,11 +44,11 @@ class CrossResult:
 
     @property
     def mouth_correlation(self) -> float:
-        return _correlation(self.mouth_output, self.mouth_driver)
+        return correlation(self.mouth_output, self.mouth_driver)
 
     @property
     def eyes_correlation(self) -> float:
-        return _correlation(self.eyes_output, self.eyes_driver)
+        return correlation(self.eyes_output, self.eyes_driver)
 
     def summary(self) -> dict:
         return {"still": self.still, "driver": self.driver, "renderer": self.renderer,
@@ -56,13 +58,6 @@ class CrossResult:
                 "driver_mouth_range": round(float(np.ptp(self.mouth_driver)) if self.mouth_driver else 0.0, 4),
                 "driver_eyes_range": round(float(np.ptp(self.eyes_driver)) if self.eyes_driver else 0.0, 4),
                 "missed_output": self.missed_output, "missed_driver": self.missed_driver}
-
-
-def _correlation(a, b) -> float:
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    if len(a) < 3 or a.std() < 1e-9 or b.std() < 1e-9:
-        return float("nan")
-    return float(np.corrcoef(a, b)[0, 1])
 
 
 def measure_cross(still: str, driver: str, frames: FrameRange | None = None, job: RenderJob | None = None,
@@ -76,13 +71,13 @@ def measure_cross(still: str, driver: str, frames: FrameRange | None = None, job
                                   cache_dir=base.cache_dir or f"{scratch}/cache")
         pipeline = AnimatePipeline(job)
         shot = pipeline.prepare()
-        reference = instrument.measure(_to_uint8(read_image(still).rgb))
+        reference = instrument.measure(to_uint8(read_image(still).rgb))
         if reference is None:
             raise ValueError(f"{still}: dlib finds no face in the still; pick another still to measure")
         result = CrossResult(still, driver, job.renderer)
         driver_frames = dict(open_frames(driver).frames(shot.frame_numbers[0], shot.frame_numbers[-1]))
         for number, frame in pipeline.render_frames(shot, shot.frame_numbers):
-            out = instrument.measure(_to_uint8(frame.rgb))
+            out = instrument.measure(to_uint8(frame.rgb))
             drv = instrument.measure(driver_frames.pop(number), with_descriptor=False)
             result.missed_output += out is None
             result.missed_driver += drv is None
@@ -95,7 +90,3 @@ def measure_cross(still: str, driver: str, frames: FrameRange | None = None, job
             result.eyes_output.append(float(eye_openness(out.landmarks).mean()))
             result.eyes_driver.append(float(eye_openness(drv.landmarks).mean()))
     return result
-
-
-def _to_uint8(rgb: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(rgb * 255.0), 0, 255).astype(np.uint8)
