@@ -49,6 +49,7 @@ class RenderResult:
     output: FramePattern | None = None
     matte: FramePattern | None = None
     frames: list[int] = field(default_factory=list)
+    fps: float = 25.0  # the driver's frame rate: the sequence's playback rate
     seconds: float = 0.0
 
 
@@ -139,14 +140,15 @@ class AnimatePipeline:
                                  shot.renderer.describe()["renderer"], job.checkpoint, job.sources, job.driver,
                                  driver_sha256=shot.driver.sha256))
         writer.remove_stale_partials()
-        result = RenderResult(output=self.pattern, matte=writer.matte_pattern, frames=shot.frame_numbers)
+        result = RenderResult(output=self.pattern, matte=writer.matte_pattern, frames=shot.frame_numbers,
+                              fps=float(shot.driver.track.fps))
         done_on_disk = writer.finished_frames() if not job.output.overwrite else set()
         todo = [n for n in shot.frame_numbers if n not in done_on_disk]
         result.skipped = [n for n in shot.frame_numbers if n in done_on_disk]
         total = len(shot.frame_numbers)
         extra = {"motion": job.motion.mode, "driver_kind": shot.driver.kind}
         self.progress(len(result.skipped), total, "starting", stage="render", first_frame=shot.frame_numbers[0],
-                      last_frame=shot.frame_numbers[-1])
+                      last_frame=shot.frame_numbers[-1], fps=result.fps)
         render_started = time.monotonic()
         for number, frame in self.render_frames(shot, todo):
             path = writer.write(number, frame.rgb, frame.matte, frame.alpha, extra_metadata=extra)

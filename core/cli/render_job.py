@@ -51,7 +51,7 @@ def run_job(job: RenderJob, args, chunk: FrameRange | None = None) -> int:
             if not state["started"]:
                 state["started"] = True
                 reporter.emit("start", total=total, first_frame=info.get("first_frame"),
-                              last_frame=info.get("last_frame"), **_outputs(pipeline.pattern))
+                              last_frame=info.get("last_frame"), fps=info.get("fps"), **_outputs(pipeline.pattern))
             state.update(done=done, total=total)
         reporter(done, total, message, **info)
 
@@ -67,7 +67,8 @@ def run_job(job: RenderJob, args, chunk: FrameRange | None = None) -> int:
             signal.signal(sig, handler)
     reporter.close_line()
     reporter.emit("done", written=len(result.written), skipped=len(result.skipped), total=len(result.frames),
-                  first_frame=result.frames[0], last_frame=result.frames[-1], seconds=round(result.seconds, 2), **_outputs(pipeline.pattern))
+                  first_frame=result.frames[0], last_frame=result.frames[-1], fps=result.fps,
+                  seconds=round(result.seconds, 2), **_outputs(pipeline.pattern))
     if reporter.mode != "json":
         print(f"{len(result.written)} frames written, {len(result.skipped)} already there: "
               f"{os.path.abspath(result.output.blender_path)}", file=sys.stderr)
