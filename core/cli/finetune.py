@@ -14,7 +14,7 @@ from .progress import add_progress_argument, reporter_for
 
 
 def register(subparsers) -> None:
-    from ..models.losses.content import CONTENT_LOSSES
+    from ..models.config import CONTENT_LOSSES
 
     parser = subparsers.add_parser("finetune", help="fine-tune a meta-learned checkpoint on stills of one person",
                                    description=__doc__.splitlines()[0])

@@ -31,7 +31,7 @@ def _overrides(text: str) -> dict:
 
 def register(subparsers) -> None:
     from ..models.config import PRESETS, RENDERER_KINDS
-    from ..models.losses.content import CONTENT_LOSSES
+    from ..models.config import CONTENT_LOSSES
 
     parser = subparsers.add_parser("train", help="meta-learn the neural renderer on a prepared dataset",
                                    description=__doc__.splitlines()[0])

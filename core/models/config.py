@@ -11,6 +11,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+CONTENT_LOSSES = ("perceptual", "l1-msssim")  # see losses.content
+
 RENDERER_KINDS = ("neural-paper", "neural-hybrid")
 
 

@@ -18,7 +18,7 @@ from torch import nn
 from .msssim import ms_ssim
 from .perceptual import NETWORKS, PerceptualNetwork, find_weights, load_perceptual_network, missing_weights_error
 
-CONTENT_LOSSES = ("perceptual", "l1-msssim")
+from ..config import CONTENT_LOSSES  # torch-free home, so the CLI can list it without importing torch
 L1_SHARE = 0.16  # Zhao et al. 2017's mix: 0.16 L1 + 0.84 (1 − MS-SSIM)
 WEIGHT_FREE_SCALE = 10.0  # brings the mix to the magnitude the paper's adversarial weights expect
 
