@@ -21,7 +21,10 @@ def apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def invert(matrix: np.ndarray) -> np.ndarray:
-    linear = np.linalg.inv(matrix[:, :2])
+    """Inverse of a 2x3 affine (closed form: LAPACK's call overhead dominates at this size)."""
+    (a, b), (c, d) = matrix[0, :2], matrix[1, :2]
+    det = a * d - b * c
+    linear = np.array([[d, -b], [-c, a]], dtype=np.float64) / det
     return np.hstack([linear, -linear @ matrix[:, 2:3]])
 
 

@@ -3,6 +3,8 @@
 Only pixels under the matte change; everywhere else the still's values are copied through untouched (bit
 for bit). When the renderer gives a sampling map (the warp renderer does), the map is carried to full
 resolution and the still itself is resampled, so a face larger than the crop keeps all its detail.
+The geometry (which still pixels the crop covers, and where each lands in the crop) is fixed for a shot,
+so ``PasteBack`` computes it once.
 """
 
 from __future__ import annotations
@@ -25,68 +27,85 @@ class PastedFrame:
     matte: np.ndarray  # (H, W) float32
 
 
-def paste_back(still_rgb: np.ndarray, still_alpha: np.ndarray | None, crop_from_still: np.ndarray,
-               rendered: RenderedFace) -> PastedFrame:
-    """Composite ``rendered`` (crop space) into the still (full resolution)."""
-    height, width = still_rgb.shape[:2]
-    size = rendered.matte.shape[0]
-    rgb = still_rgb.copy()
-    alpha = None if still_alpha is None else still_alpha.copy()
-    matte_full = np.zeros((height, width), np.float32)
-    region = _region(crop_from_still, size, width, height)
-    if region is None:
-        return PastedFrame(rgb, alpha, matte_full)
-    x0, y0, x1, y1 = region
-    # Crop-space positions of the region's pixel centres, in OpenCV's convention for remap.
-    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32) + 0.5
-    to_crop = crop_from_still.astype(np.float32)
-    qx = to_crop[0, 0] * xs + to_crop[0, 1] * ys + to_crop[0, 2] - 0.5
-    qy = to_crop[1, 0] * xs + to_crop[1, 1] * ys + to_crop[1, 2] - 0.5
-    matte = cv2.remap(rendered.matte, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    active = matte > 0.0
-    if not active.any():
-        return PastedFrame(rgb, alpha, matte_full)
-    # Work on the active box only.
-    rows, cols = np.flatnonzero(active.any(1)), np.flatnonzero(active.any(0))
-    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    qx, qy, matte, active = qx[r0:r1, c0:c1], qy[r0:r1, c0:c1], matte[r0:r1, c0:c1], active[r0:r1, c0:c1]
-    y0, x0 = y0 + r0, x0 + c0
-    y1, x1 = y0 + (r1 - r0), x0 + (c1 - c0)
+class PasteBack:
+    """Composites crops of one shot into its still."""
 
-    warped_alpha = None
-    if rendered.source_map is not None:
+    def __init__(self, still_rgb: np.ndarray, still_alpha: np.ndarray | None, crop_from_still: np.ndarray,
+                 crop_size: int):
+        self.still_rgb, self.still_alpha = still_rgb, still_alpha
+        self.size = crop_size
+        height, width = still_rgb.shape[:2]
+        self.region = _region(crop_from_still, crop_size, width, height)
+        self.still_from_crop = align.invert(crop_from_still).astype(np.float32)
+        self.centres = _pixel_centres(crop_size)
+        if self.region is not None:
+            # Crop-space positions of the region's pixel centres, in OpenCV's convention for remap.
+            x0, y0, x1, y1 = self.region
+            xs = np.arange(x0, x1, dtype=np.float32) + 0.5
+            ys = np.arange(y0, y1, dtype=np.float32)[:, None] + 0.5
+            m = crop_from_still.astype(np.float32)
+            self.qx = m[0, 0] * xs + m[0, 1] * ys + (m[0, 2] - 0.5)
+            self.qy = m[1, 0] * xs + m[1, 1] * ys + (m[1, 2] - 0.5)
+
+    def __call__(self, rendered: RenderedFace) -> PastedFrame:
+        height, width = self.still_rgb.shape[:2]
+        rgb = self.still_rgb.copy()
+        alpha = None if self.still_alpha is None else self.still_alpha.copy()
+        matte_full = np.zeros((height, width), np.float32)
+        if self.region is None:
+            return PastedFrame(rgb, alpha, matte_full)
+        x0, y0, _, _ = self.region
+        matte = cv2.remap(rendered.matte, self.qx, self.qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=0)
+        rows, cols = np.flatnonzero(matte.any(1)), np.flatnonzero(matte.any(0))
+        if len(rows) == 0:
+            return PastedFrame(rgb, alpha, matte_full)
+        r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1  # the active box only
+        qx, qy, matte = self.qx[r0:r1, c0:c1], self.qy[r0:r1, c0:c1], matte[r0:r1, c0:c1]
+        y0, x0 = y0 + r0, x0 + c0
+        y1, x1 = y0 + (r1 - r0), x0 + (c1 - c0)
+        warped, warped_alpha = self._warped(rendered, qx, qy, y0, y1, x0, x1)
+        m = matte[..., None]
+        block = rgb[y0:y1, x0:x1]
+        block += (warped - block) * m  # exact where the matte is 0: x + 0 * y == x
+        if alpha is not None and warped_alpha is not None:
+            ablock = alpha[y0:y1, x0:x1]
+            ablock += (warped_alpha - ablock) * matte
+        matte_full[y0:y1, x0:x1] = matte
+        return PastedFrame(rgb, alpha, matte_full)
+
+    def _warped(self, rendered: RenderedFace, qx, qy, y0, y1, x0, x1):
+        """The face at full resolution over the active box, and its alpha (None for opaque stills)."""
+        if rendered.source_map is None:
+            warped = cv2.remap(rendered.rgb, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            return warped, None if self.still_alpha is None else self.still_alpha[y0:y1, x0:x1]
         # Resample the smooth displacement, not the map itself: OpenCV samples at 1/32 of a crop pixel, which
         # would be a visible error in still pixels when the face is much larger than the crop.
-        still_from_crop = align.invert(crop_from_still).astype(np.float32)
-        displacement = rendered.source_map - _pixel_centres(size)
+        displacement = rendered.source_map - self.centres
         mx = qx + 0.5 + cv2.remap(displacement[..., 0], qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         my = qy + 0.5 + cv2.remap(displacement[..., 1], qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        sx = still_from_crop[0, 0] * mx + still_from_crop[0, 1] * my + still_from_crop[0, 2] - 0.5
-        sy = still_from_crop[1, 0] * mx + still_from_crop[1, 1] * my + still_from_crop[1, 2] - 0.5
-        warped = cv2.remap(still_rgb, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        if still_alpha is not None:
-            warped_alpha = cv2.remap(still_alpha, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        t = self.still_from_crop
+        sx = t[0, 0] * mx + t[0, 1] * my + (t[0, 2] - 0.5)
+        sy = t[1, 0] * mx + t[1, 1] * my + (t[1, 2] - 0.5)
+        warped = cv2.remap(self.still_rgb, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        warped_alpha = None
+        if self.still_alpha is not None:
+            warped_alpha = cv2.remap(self.still_alpha, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         if rendered.overlay is not None:
-            over_a = cv2.remap(rendered.overlay_alpha, qx, qy, cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            over_a = cv2.remap(rendered.overlay_alpha, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                               borderValue=0)
             if over_a.any():
                 over = cv2.remap(rendered.overlay, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-                warped = warped * (1.0 - over_a[..., None]) + over * over_a[..., None]
+                warped += (over - warped) * over_a[..., None]
                 if warped_alpha is not None:
                     warped_alpha = np.maximum(warped_alpha, over_a)
-    else:
-        warped = cv2.remap(rendered.rgb, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        if still_alpha is not None:
-            warped_alpha = still_alpha[y0:y1, x0:x1]
+        return warped, warped_alpha
 
-    m = matte[..., None]
-    block = rgb[y0:y1, x0:x1]
-    block[active] = (block * (1.0 - m) + warped * m)[active]
-    if alpha is not None and warped_alpha is not None:
-        ablock = alpha[y0:y1, x0:x1]
-        ablock[active] = (ablock * (1.0 - matte) + warped_alpha * matte)[active]
-    matte_full[y0:y1, x0:x1] = matte
-    return PastedFrame(rgb, alpha, matte_full)
+
+def paste_back(still_rgb: np.ndarray, still_alpha: np.ndarray | None, crop_from_still: np.ndarray,
+               rendered: RenderedFace) -> PastedFrame:
+    """One-off paste-back (``PasteBack`` reuses the geometry across the frames of a shot)."""
+    return PasteBack(still_rgb, still_alpha, crop_from_still, rendered.matte.shape[0])(rendered)
 
 
 _CENTRES: dict[int, np.ndarray] = {}

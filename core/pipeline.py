@@ -28,11 +28,12 @@ from .drivers import Driver, load_driver
 from .errors import JobFieldError, RenderCancelled, UnusableFaceError
 from .face_analysis import analyse_source
 from .io.frames import FrameWriter, check_output_writable
+from .io.write_queue import FrameWriteQueue
 from .io.naming import FramePattern
 from .io.provenance import build_provenance
 from .motion import MotionTransfer, TargetShapes
-from .paste import PastedFrame, paste_back
-from .render.base import FaceRenderer, RenderedFace, SourceFace, TargetFace
+from .paste import PastedFrame, PasteBack
+from .render.base import FaceRenderer, SourceFace, TargetFace
 from .render.factory import create_renderer
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,8 @@ class AnimatePipeline:
         """Yield (frame number, full frame) for each requested frame, in order."""
         rows = {int(n): i for i, n in enumerate(shot.shapes.frame_numbers)}
         driver_images = _driver_images(shot.driver, frame_numbers)
+        source = shot.source
+        paste = PasteBack(source.still_rgb, source.still_alpha, source.crop_from_still, source.crop_size)
         for number in frame_numbers:
             self._check_cancel()
             row = rows[number]
@@ -121,12 +124,10 @@ class AnimatePipeline:
             if image is not None:
                 _attach_driver_crop(target, image, shot.driver.track.landmarks[row], shot.source.crop_size)
             rendered = shot.renderer.render(target)
-            yield number, self._finish(shot.source, rendered)
-
-    def _finish(self, source: SourceFace, rendered: RenderedFace) -> PastedFrame:
-        if self.job.output.paste_back:
-            return paste_back(source.still_rgb, source.still_alpha, source.crop_from_still, rendered)
-        return PastedFrame(np.clip(rendered.rgb, 0.0, 1.0), None, rendered.matte)
+            if self.job.output.paste_back:
+                yield number, paste(rendered)
+            else:
+                yield number, PastedFrame(np.clip(rendered.rgb, 0.0, 1.0), None, rendered.matte)
 
     # --------------------------------------------------------------------------------------- run
     def run(self) -> RenderResult:
@@ -150,13 +151,22 @@ class AnimatePipeline:
         self.progress(len(result.skipped), total, "starting", stage="render", first_frame=shot.frame_numbers[0],
                       last_frame=shot.frame_numbers[-1], fps=result.fps)
         render_started = time.monotonic()
-        for number, frame in self.render_frames(shot, todo):
-            path = writer.write(number, frame.rgb, frame.matte, frame.alpha, extra_metadata=extra)
-            result.written.append(number)
-            done = len(result.skipped) + len(result.written)
-            rate = len(result.written) / max(time.monotonic() - render_started, 1e-6)
-            self.progress(done, total, f"frame {number}", stage="render", frame=number, path=path,
-                          eta_s=round((total - done) / rate, 1))
+
+        def finished(done_frames):
+            for number, path in done_frames:
+                result.written.append(number)
+                done = len(result.skipped) + len(result.written)
+                rate = len(result.written) / max(time.monotonic() - render_started, 1e-6)
+                self.progress(done, total, f"frame {number}", stage="render", frame=number, path=path,
+                              eta_s=round((total - done) / rate, 1))
+
+        queue = FrameWriteQueue(writer)  # encoding frame N overlaps rendering frame N+1
+        try:
+            for number, frame in self.render_frames(shot, todo):
+                finished(queue.submit(number, frame.rgb, frame.matte, frame.alpha, extra_metadata=extra))
+            finished(queue.finish())
+        finally:
+            queue.close()
         if job.output.preview:
             from .io.preview import write_preview  # optional step; imports the encoder only when asked
             write_preview(job.output.preview, self.pattern, shot.frame_numbers, shot.driver.track.fps)

@@ -95,16 +95,23 @@ def sampling_map(src_points: np.ndarray, dst_points: np.ndarray, triangles: np.n
 
 
 def _triangle_affines(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """(T, 2, 3) affine maps taking each target triangle onto its source triangle."""
-    d = dst[triangles]  # (T, 3, 2)
-    s = src[triangles]
-    ones = np.ones((len(triangles), 3, 1))
-    a = np.concatenate([d, ones], axis=2)  # (T, 3, 3)
-    det = np.linalg.det(a)
+    """(T, 2, 3) affine maps taking each target triangle onto its source triangle (closed form).
+
+    With edge matrices D = [d1-d0, d2-d0] and S = [s1-s0, s2-s0], the linear part is S D^-1 and the
+    translation s0 - S D^-1 d0. Degenerate (zero-area) target triangles map as the identity.
+    """
+    d = dst[triangles].astype(np.float64)  # (T, 3, 2)
+    s = src[triangles].astype(np.float64)
+    de = np.stack([d[:, 1] - d[:, 0], d[:, 2] - d[:, 0]], axis=2)  # (T, 2, 2), columns are edges
+    se = np.stack([s[:, 1] - s[:, 0], s[:, 2] - s[:, 0]], axis=2)
+    det = de[:, 0, 0] * de[:, 1, 1] - de[:, 0, 1] * de[:, 1, 0]
     degenerate = np.abs(det) < 1e-9
-    a[degenerate] = np.eye(3)
-    m = np.linalg.solve(a, s)  # (T, 3, 2): [x y 1] @ m = src
-    m = np.transpose(m, (0, 2, 1))
+    det = np.where(degenerate, 1.0, det)
+    inverse = np.stack([np.stack([de[:, 1, 1], -de[:, 0, 1]], 1), np.stack([-de[:, 1, 0], de[:, 0, 0]], 1)],
+                       1) / det[:, None, None]
+    linear = se @ inverse
+    shift = s[:, 0] - np.einsum("tij,tj->ti", linear, d[:, 0])
+    m = np.concatenate([linear, shift[:, :, None]], axis=2)
     m[degenerate] = align.identity()
     return m
 

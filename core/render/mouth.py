@@ -54,6 +54,7 @@ class MouthPainter:
         self.lips_rgb = lip_colour(crop_rgb, self.outer, _loop(self.upper, self.lower))
         width = np.linalg.norm(self.upper[-1] - self.upper[0])
         self.shows_teeth = mean_gap(self.upper, self.lower) / max(width, 1e-6) > SOURCE_TEETH_GAP
+        self.skin_lab = _lab_statistics(_ring_pixels(crop_rgb, self.outer))  # the still's skin round the mouth
 
     def paint(self, upper: np.ndarray, lower: np.ndarray, driver: DriverMouth | None = None) -> MouthOverlay | None:
         """The overlay for target inner-lip halves ``upper``/``lower``; None when the lips are closed."""
@@ -109,7 +110,7 @@ class MouthPainter:
         target_68 = np.vstack([up, low[3:0:-1]])
         matrix = _affine(driver.inner, target_68)
         patch, _ = _warp_region(driver.rgb, driver.inner, matrix, box, clip=False)
-        return _match_colour(patch, _ring_pixels(driver.rgb, driver.outer), _ring_pixels(self.rgb, self.outer))
+        return _match_colour(patch, _lab_statistics(_ring_pixels(driver.rgb, driver.outer)), self.skin_lab)
 
 
 # ------------------------------------------------------------------------------------ geometry
@@ -244,13 +245,19 @@ def _ring_pixels(rgb: np.ndarray, loop: np.ndarray) -> np.ndarray:
     return pixels if len(pixels) >= 8 else rgb.reshape(-1, 3)
 
 
-def _match_colour(patch: np.ndarray, from_pixels: np.ndarray, to_pixels: np.ndarray) -> np.ndarray:
-    """Reinhard colour transfer in Lab: the patch gets the statistics the still has where the driver has its own."""
-    def lab(x):
-        return cv2.cvtColor(np.clip(x, 0, 1).astype(np.float32).reshape(-1, 1, 3), cv2.COLOR_RGB2Lab).reshape(-1, 3)
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(np.clip(rgb, 0, 1).astype(np.float32).reshape(-1, 1, 3), cv2.COLOR_RGB2Lab).reshape(-1, 3)
 
-    src, dst = lab(from_pixels), lab(to_pixels)
-    gain = np.clip((dst.std(0) + 1e-3) / (src.std(0) + 1e-3), 0.5, 2.0)
-    converted = (lab(patch) - src.mean(0)) * gain + dst.mean(0)
+
+def _lab_statistics(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    lab = _lab(pixels)
+    return lab.mean(0), lab.std(0)
+
+
+def _match_colour(patch: np.ndarray, from_stats, to_stats) -> np.ndarray:
+    """Reinhard colour transfer in Lab: the patch gets the statistics the still has where the driver has its own."""
+    (src_mean, src_std), (dst_mean, dst_std) = from_stats, to_stats
+    gain = np.clip((dst_std + 1e-3) / (src_std + 1e-3), 0.5, 2.0)
+    converted = (_lab(patch) - src_mean) * gain + dst_mean
     out = cv2.cvtColor(converted.reshape(-1, 1, 3).astype(np.float32), cv2.COLOR_Lab2RGB)
     return np.clip(out.reshape(patch.shape), 0.0, 1.0)

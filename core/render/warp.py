@@ -108,12 +108,19 @@ class WarpRenderer:
         return [((36, 37, 38, 39), (36, 41, 40, 39)), ((42, 43, 44, 45), (42, 47, 46, 45))]
 
     def _matte(self, source_map: np.ndarray) -> np.ndarray:
-        displacement = np.linalg.norm(source_map - self.identity_map, axis=-1)
+        """Where the warp moved pixels, grown and feathered; computed at a quarter of the crop size (it is
+        smooth) and forced to zero at the crop edge."""
+        size = source_map.shape[0]
+        small = max(16, size // 4)
+        step = size // small
+        displacement = np.linalg.norm(source_map[step // 2::step, step // 2::step]
+                                      - self.identity_map[step // 2::step, step // 2::step], axis=-1)
         matte = np.clip(displacement / MATTE_FULL_DISPLACEMENT, 0.0, 1.0)
-        size = matte.shape[0]
-        feather = max(1.0, MATTE_FEATHER * size)
-        grown = cv2.dilate(matte, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
-        return np.clip(cv2.GaussianBlur(grown, (0, 0), feather), 0.0, 1.0) * _border_falloff(size)
+        grown = cv2.dilate(matte, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+        feathered = cv2.GaussianBlur(grown, (0, 0), max(0.5, MATTE_FEATHER * small))
+        full = cv2.resize(feathered, (size, size), interpolation=cv2.INTER_LINEAR)
+        full[full < 1e-3] = 0.0  # float noise of an unmoved mesh is not animation: keep those pixels exact
+        return np.clip(full, 0.0, 1.0) * _border_falloff(size)
 
     def _mouth(self, target: TargetFace, control_dst: np.ndarray) -> mouth.MouthOverlay | None:
         driver = None
