@@ -91,7 +91,10 @@ def _extensions():
     common = dict(include_dirs=[os.path.join(ROOT, CSRC)], extra_link_args=link_flags, py_limited_api=True)
     if with_cuda:
         os.environ.setdefault("TORCH_CUDA_ARCH_LIST", "8.0;9.0+PTX")
-        cuda_sources = sorted(glob.glob(os.path.join(CSRC, "*", "cuda", "*.cu")))
+        # .cu files hold the kernels only (no ATen headers: nvcc parses every header once per architecture);
+        # the .cpp files beside them do the ATen side and are compiled once by the host compiler.
+        cuda_sources = sorted(glob.glob(os.path.join(CSRC, "*", "cuda", "*.cu")) +
+                              glob.glob(os.path.join(CSRC, "*", "cuda", "*.cpp")))
         print(f"portrait_animator._C: CPU and CUDA kernels (toolkit {os.environ['CUDA_HOME']}, "
               f"arch {os.environ['TORCH_CUDA_ARCH_LIST']})")
         # No --use_fast_math: its approximate division and square root would break parity with the

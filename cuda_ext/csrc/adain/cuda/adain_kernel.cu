@@ -1,4 +1,4 @@
-// AdaIN on CUDA.
+// AdaIN CUDA kernels (launched from adain_cuda.cpp through adain_launch.h).
 //
 // Forward: a statistics kernel (Welford per thread, merged per block) over (plane, split) chunks, then an
 // apply kernel that merges the few split partials of its plane and normalises its chunk; the second read of
@@ -6,31 +6,13 @@
 // GPU (high-resolution layers: N*C of 64 planes of 256x256). Backward has the same shape: per-chunk sums of
 // grad_out and grad_out * (x - mean), then one pass writing grad_x, with grad_scale/grad_bias written by the
 // first chunk of each plane. No atomics: every block writes its own partial, merged in a fixed order.
-#include <ATen/Dispatch.h>
-#include <ATen/OpMathType.h>
-#include <ATen/core/Tensor.h>
-#include <ATen/ops/empty.h>
-#include <c10/cuda/CUDAException.h>
-#include <c10/cuda/CUDAGuard.h>
-#include <c10/cuda/CUDAStream.h>
-#include <torch/library.h>
-
-#include <algorithm>
-#include <array>
-#include <tuple>
-
-#include "adain/adain_checks.h"
+#include "adain/cuda/adain_launch.h"
 
 namespace portrait_animator {
+namespace adain_cuda {
 namespace {
 
-constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / 32;
-
-template <typename acc_t>
-struct Welford {
-  acc_t count, mean, m2;
-};
 
 template <typename acc_t>
 __device__ __forceinline__ Welford<acc_t> merge(Welford<acc_t> a, Welford<acc_t> b) {
@@ -73,11 +55,6 @@ __device__ void block_sum2(acc_t& a, acc_t& b) {
     for (int i = 1; i < kWarps; ++i) a += warp_a[i], b += warp_b[i];
   }
 }
-
-struct Split {
-  int64_t plane_size, chunk;
-  int splits;
-};
 
 template <typename scalar_t, typename acc_t>
 __global__ void __launch_bounds__(kThreads) adain_stats_kernel(const scalar_t* __restrict__ x, Split sp,
@@ -189,110 +166,46 @@ __global__ void __launch_bounds__(kThreads) adain_grad_apply_kernel(
   }
 }
 
-// Splits planes across blocks only when there are too few planes to occupy every SM a few times over.
-Split plan_split(int64_t planes, int64_t plane_size, int device) {
-  int sms = 0;
-  C10_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-  const int64_t want_blocks = 4 * static_cast<int64_t>(sms);
-  const int64_t min_chunk = 8 * kThreads;  // keep every thread busy for a few iterations
-  int64_t splits = planes >= want_blocks ? 1 : (want_blocks + planes - 1) / std::max<int64_t>(planes, 1);
-  splits = std::max<int64_t>(1, std::min<int64_t>({splits, (plane_size + min_chunk - 1) / min_chunk, 1024}));
-  const int64_t chunk = (plane_size + splits - 1) / splits;
-  return {plane_size, chunk, static_cast<int>(splits)};
-}
-
-void check_grid(int64_t planes, const Split& sp) {
-  TORCH_CHECK(planes < (int64_t(1) << 31) && sp.splits < 65536, "adain: too many planes for one launch");
-}
-
-void adain_forward_into_cuda(const at::Tensor& x_in, const at::Tensor& scale_in, const at::Tensor& bias_in,
-                             double eps, at::Tensor& out, at::Tensor* mean_out, at::Tensor* rstd_out) {
-  const at::Tensor x = x_in.contiguous(), scale = scale_in.contiguous(), bias = bias_in.contiguous();
-  const int64_t planes = x.size(0) * x.size(1), plane_size = x.size(2) * x.size(3);
-  if (planes == 0) return;
-  const c10::cuda::CUDAGuard guard(x.device());
-  const cudaStream_t stream = c10::cuda::getCurrentCUDAStream();
-  const Split sp = plan_split(planes, plane_size, x.get_device());
-  check_grid(planes, sp);
-  const dim3 blocks(static_cast<unsigned>(planes), static_cast<unsigned>(sp.splits));
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "adain_cuda", [&] {
-    using acc_t = at::opmath_type<scalar_t>;
-    at::Tensor partial = at::empty({planes * sp.splits * static_cast<int64_t>(sizeof(Welford<acc_t>))},
-                                   x.options().dtype(at::kByte));
-    auto* partial_data = reinterpret_cast<Welford<acc_t>*>(partial.mutable_data_ptr());
-    adain_stats_kernel<scalar_t, acc_t><<<blocks, kThreads, 0, stream>>>(x.const_data_ptr<scalar_t>(), sp, partial_data);
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
-    adain_apply_kernel<scalar_t, acc_t><<<blocks, kThreads, 0, stream>>>(
-        x.const_data_ptr<scalar_t>(), sp, partial_data, scale.const_data_ptr<acc_t>(), bias.const_data_ptr<acc_t>(),
-        static_cast<acc_t>(eps), out.mutable_data_ptr<scalar_t>(),
-        mean_out ? mean_out->mutable_data_ptr<acc_t>() : nullptr, rstd_out ? rstd_out->mutable_data_ptr<acc_t>() : nullptr);
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
-  });
-}
-
-std::tuple<at::Tensor, at::Tensor, at::Tensor> adain_cuda(const at::Tensor& x, const at::Tensor& scale,
-                                                          const at::Tensor& bias, double eps) {
-  const auto acc = check_adain_inputs(x, scale, bias);
-  at::Tensor out = at::empty(x.sizes(), x.options().memory_format(at::MemoryFormat::Contiguous));
-  at::Tensor mean = at::empty(scale.sizes(), x.options().dtype(acc));
-  at::Tensor rstd = at::empty(scale.sizes(), x.options().dtype(acc));
-  adain_forward_into_cuda(x, scale, bias, eps, out, &mean, &rstd);
-  return {out, mean, rstd};
-}
-
-void adain_out_cuda(const at::Tensor& x, const at::Tensor& scale, const at::Tensor& bias, double eps,
-                    at::Tensor& out) {
-  check_adain_inputs(x, scale, bias);
-  check_adain_out(x, out);
-  adain_forward_into_cuda(x, scale, bias, eps, out, nullptr, nullptr);
-}
-
-std::tuple<at::Tensor, at::Tensor, at::Tensor> adain_backward_cuda(const at::Tensor& grad_out_in,
-                                                                   const at::Tensor& x_in,
-                                                                   const at::Tensor& scale_in,
-                                                                   const at::Tensor& mean_in,
-                                                                   const at::Tensor& rstd_in,
-                                                                   std::array<bool, 3> output_mask) {
-  check_adain_backward_inputs(grad_out_in, x_in, scale_in, mean_in, rstd_in);
-  const at::Tensor grad_out = grad_out_in.contiguous(), x = x_in.contiguous(), scale = scale_in.contiguous(),
-                   mean = mean_in.contiguous(), rstd = rstd_in.contiguous();
-  at::Tensor grad_x = at::empty(output_mask[0] ? x.sizes() : at::IntArrayRef{0},
-                                x.options().memory_format(at::MemoryFormat::Contiguous));
-  at::Tensor grad_scale = at::empty(output_mask[1] ? scale.sizes() : at::IntArrayRef{0}, scale.options());
-  at::Tensor grad_bias = at::empty(output_mask[2] ? scale.sizes() : at::IntArrayRef{0}, scale.options());
-  const int64_t planes = x.size(0) * x.size(1), plane_size = x.size(2) * x.size(3);
-  if (planes == 0) return {grad_x, grad_scale, grad_bias};
-  const c10::cuda::CUDAGuard guard(x.device());
-  const cudaStream_t stream = c10::cuda::getCurrentCUDAStream();
-  const Split sp = plan_split(planes, plane_size, x.get_device());
-  check_grid(planes, sp);
-  const dim3 blocks(static_cast<unsigned>(planes), static_cast<unsigned>(sp.splits));
-  // Without grad_x the apply pass only writes grad_scale/grad_bias: one block per plane is enough.
-  const dim3 apply_blocks(static_cast<unsigned>(planes), output_mask[0] ? static_cast<unsigned>(sp.splits) : 1u);
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "adain_backward_cuda", [&] {
-    using acc_t = at::opmath_type<scalar_t>;
-    at::Tensor partial = at::empty({planes * sp.splits * 2}, scale.options());
-    adain_grad_sums_kernel<scalar_t, acc_t><<<blocks, kThreads, 0, stream>>>(
-        grad_out.const_data_ptr<scalar_t>(), x.const_data_ptr<scalar_t>(), sp, mean.const_data_ptr<acc_t>(),
-        partial.mutable_data_ptr<acc_t>());
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
-    adain_grad_apply_kernel<scalar_t, acc_t><<<apply_blocks, kThreads, 0, stream>>>(
-        grad_out.const_data_ptr<scalar_t>(), x.const_data_ptr<scalar_t>(), sp, partial.const_data_ptr<acc_t>(),
-        scale.const_data_ptr<acc_t>(), mean.const_data_ptr<acc_t>(), rstd.const_data_ptr<acc_t>(),
-        output_mask[0] ? grad_x.mutable_data_ptr<scalar_t>() : nullptr,
-        output_mask[1] ? grad_scale.mutable_data_ptr<acc_t>() : nullptr,
-        output_mask[2] ? grad_bias.mutable_data_ptr<acc_t>() : nullptr);
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
-  });
-  return {grad_x, grad_scale, grad_bias};
-}
-
 }  // namespace
 
-TORCH_LIBRARY_IMPL(portrait_animator, CUDA, m) {
-  m.impl("adain", &adain_cuda);
-  m.impl("adain_out", &adain_out_cuda);
-  m.impl("adain_backward", &adain_backward_cuda);
+template <typename scalar_t, typename acc_t>
+cudaError_t forward(const scalar_t* x, const acc_t* scale, const acc_t* bias, acc_t eps, const Split& split,
+                    Welford<acc_t>* partial, scalar_t* out, acc_t* mean, acc_t* rstd, cudaStream_t stream) {
+  const dim3 blocks(static_cast<unsigned>(split.planes), static_cast<unsigned>(split.splits));
+  adain_stats_kernel<scalar_t, acc_t><<<blocks, kThreads, 0, stream>>>(x, split, partial);
+  cudaError_t status = cudaGetLastError();
+  if (status != cudaSuccess) return status;
+  adain_apply_kernel<scalar_t, acc_t><<<blocks, kThreads, 0, stream>>>(x, split, partial, scale, bias, eps, out, mean,
+                                                                       rstd);
+  return cudaGetLastError();
 }
 
+template <typename scalar_t, typename acc_t>
+cudaError_t backward(const scalar_t* grad_out, const scalar_t* x, const acc_t* scale, const acc_t* mean,
+                     const acc_t* rstd, const Split& split, acc_t* partial, scalar_t* grad_x, acc_t* grad_scale,
+                     acc_t* grad_bias, cudaStream_t stream) {
+  const dim3 blocks(static_cast<unsigned>(split.planes), static_cast<unsigned>(split.splits));
+  adain_grad_sums_kernel<scalar_t, acc_t><<<blocks, kThreads, 0, stream>>>(grad_out, x, split, mean, partial);
+  cudaError_t status = cudaGetLastError();
+  if (status != cudaSuccess) return status;
+  // Without grad_x the apply pass only writes grad_scale/grad_bias: one block per plane is enough.
+  const dim3 apply_blocks(static_cast<unsigned>(split.planes), grad_x != nullptr ? static_cast<unsigned>(split.splits) : 1u);
+  adain_grad_apply_kernel<scalar_t, acc_t><<<apply_blocks, kThreads, 0, stream>>>(
+      grad_out, x, split, partial, scale, mean, rstd, grad_x, grad_scale, grad_bias);
+  return cudaGetLastError();
+}
+
+#define PA_INSTANTIATE(scalar_t, acc_t)                                                                             \
+  template cudaError_t forward<scalar_t, acc_t>(const scalar_t*, const acc_t*, const acc_t*, acc_t, const Split&,    \
+                                                Welford<acc_t>*, scalar_t*, acc_t*, acc_t*, cudaStream_t);          \
+  template cudaError_t backward<scalar_t, acc_t>(const scalar_t*, const scalar_t*, const acc_t*, const acc_t*,      \
+                                                 const acc_t*, const Split&, acc_t*, scalar_t*, acc_t*, acc_t*,      \
+                                                 cudaStream_t);
+PA_INSTANTIATE(double, double)
+PA_INSTANTIATE(float, float)
+PA_INSTANTIATE(c10::Half, float)
+PA_INSTANTIATE(c10::BFloat16, float)
+#undef PA_INSTANTIATE
+
+}  // namespace adain_cuda
 }  // namespace portrait_animator

@@ -1,4 +1,5 @@
-// Mesh warp on CUDA: a tiled rasteriser fused with the barycentric mapping and the bilinear sample.
+// Mesh-warp CUDA kernels (launched from mesh_warp_cuda.cpp through mesh_warp_launch.h): a tiled rasteriser
+// fused with the barycentric mapping and the bilinear sample.
 //
 // 1. setup: one thread per (image, triangle) builds its TriangleSetup (mesh_geometry.h, shared with the CPU).
 // 2. bin: one block per 64x64-pixel bin lists, in index order, the triangles whose box meets the bin
@@ -10,36 +11,17 @@
 // channel, as grid_sample's backward); the vertex gradients need only six moments per triangle
 // (mesh::MapGradMoments), summed over each run of same-triangle pixels inside a warp (segmented shuffle
 // reduction) so one lane per run issues atomics; a small kernel then turns them into vertex gradients.
-#include <ATen/Dispatch.h>
-#include <ATen/OpMathType.h>
-#include <ATen/core/Tensor.h>
-#include <ATen/ops/empty.h>
-#include <ATen/ops/zeros.h>
-#include <c10/cuda/CUDAException.h>
-#include <c10/cuda/CUDAGuard.h>
-#include <c10/cuda/CUDAStream.h>
-#include <torch/library.h>
-
-#include <array>
-#include <optional>
-#include <tuple>
-
-#include "mesh_warp/mesh_geometry.h"
-#include "mesh_warp/mesh_warp_checks.h"
+#include "mesh_warp/cuda/mesh_warp_launch.h"
 
 namespace portrait_animator {
+namespace mesh_warp_cuda {
 namespace {
 
 using mesh::TriangleSetup;
 using mesh::Vec2;
 
-constexpr int kTileW = 32, kTileH = 8, kTileThreads = kTileW * kTileH;
-constexpr int kBin = 64;  // bin side in pixels; a multiple of both tile sides
+constexpr int kTileW = 32, kTileH = 8, kTileThreads = kTileW * kTileH;  // kBin is a multiple of both sides
 constexpr int kBinThreads = 256;
-
-struct Geometry {
-  int64_t batch, channels, in_h, in_w, out_h, out_w, num_points, num_tris, bins_x, bins_y;
-};
 
 template <typename coord_t>
 __global__ void setup_kernel(const coord_t* __restrict__ dst, const int32_t* __restrict__ tris, Geometry g,
@@ -273,227 +255,79 @@ __global__ void vertex_grad_kernel(const coord_t* __restrict__ moments, const co
   }
 }
 
-Geometry make_geometry(int64_t batch, const at::Tensor& image, const at::Tensor& points, const at::Tensor& tris,
-                       int64_t out_h, int64_t out_w) {
-  Geometry g{batch,
-             image.defined() ? image.size(1) : 0,
-             image.defined() ? image.size(2) : 0,
-             image.defined() ? image.size(3) : 0,
-             out_h,
-             out_w,
-             points.size(1),
-             tris.size(0),
-             (out_w + kBin - 1) / kBin,
-             (out_h + kBin - 1) / kBin};
-  TORCH_CHECK(batch < 65536, "mesh_warp (CUDA): at most 65535 images per call, got ", batch);
-  return g;
-}
-
 dim3 tile_blocks(const Geometry& g) {
   return dim3(static_cast<unsigned>((g.out_w + kTileW - 1) / kTileW),
               static_cast<unsigned>((g.out_h + kTileH - 1) / kTileH), static_cast<unsigned>(g.batch));
 }
 
-// Triangle set-ups for all images (a byte tensor holding TriangleSetup structs).
 template <typename coord_t>
-at::Tensor build_setups(const at::Tensor& dst, const at::Tensor& tris, const Geometry& g, cudaStream_t stream) {
-  at::Tensor setups = at::empty({std::max<int64_t>(1, g.batch * g.num_tris) *
-                                 static_cast<int64_t>(sizeof(TriangleSetup<coord_t>))},
-                                dst.options().dtype(at::kByte));
+cudaError_t setup(const Geometry& g, const coord_t* dst, const int32_t* triangles, TriangleSetup<coord_t>* setups,
+                  cudaStream_t stream) {
   const int64_t count = g.batch * g.num_tris;
   if (count > 0) {
-    setup_kernel<coord_t><<<static_cast<unsigned>((count + 255) / 256), 256, 0, stream>>>(
-        dst.const_data_ptr<coord_t>(), tris.const_data_ptr<int32_t>(), g,
-        reinterpret_cast<TriangleSetup<coord_t>*>(setups.mutable_data_ptr()));
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    setup_kernel<coord_t><<<static_cast<unsigned>((count + 255) / 256), 256, 0, stream>>>(dst, triangles, g, setups);
   }
-  return setups;
-}
-
-template <typename scalar_t>
-void forward_cuda(const Geometry& g, const at::Tensor& image, const at::Tensor& src, const at::Tensor& dst,
-                  const at::Tensor& tris, int64_t padding_mode, scalar_t* out, at::opmath_type<scalar_t>* grid,
-                  int32_t* index_out) {
-  using coord_t = at::opmath_type<scalar_t>;
-  if (g.batch == 0 || g.out_h == 0 || g.out_w == 0) return;
-  const cudaStream_t stream = c10::cuda::getCurrentCUDAStream();
-  const at::Tensor setups = build_setups<coord_t>(dst, tris, g, stream);
-  const auto* setup_data = reinterpret_cast<const TriangleSetup<coord_t>*>(setups.const_data_ptr());
-  const int64_t bins = g.batch * g.bins_x * g.bins_y;
-  at::Tensor bin_lists = at::empty({std::max<int64_t>(1, bins * g.num_tris)}, tris.options());
-  at::Tensor bin_counts = at::empty({bins}, tris.options());
-  bin_kernel<coord_t><<<dim3(static_cast<unsigned>(g.bins_x), static_cast<unsigned>(g.bins_y),
-                             static_cast<unsigned>(g.batch)),
-                        kBinThreads, 0, stream>>>(setup_data, g, bin_lists.mutable_data_ptr<int32_t>(),
-                                                  bin_counts.mutable_data_ptr<int32_t>());
-  C10_CUDA_KERNEL_LAUNCH_CHECK();
-  forward_kernel<scalar_t, coord_t><<<tile_blocks(g), dim3(kTileW, kTileH), 0, stream>>>(
-      image.defined() ? image.const_data_ptr<scalar_t>() : nullptr, src.const_data_ptr<coord_t>(), setup_data,
-      bin_lists.const_data_ptr<int32_t>(), bin_counts.const_data_ptr<int32_t>(), g, padding_mode, out, grid,
-      index_out);
-  C10_CUDA_KERNEL_LAUNCH_CHECK();
-}
-
-template <typename scalar_t>
-void backward_cuda(const Geometry& g, const scalar_t* grad_out, const at::opmath_type<scalar_t>* grad_grid,
-                   const at::Tensor& image, const at::Tensor& src, const at::Tensor& dst, const at::Tensor& tris,
-                   const at::Tensor& index, int64_t padding_mode, at::opmath_type<scalar_t>* grad_image,
-                   at::opmath_type<scalar_t>* grad_src, at::opmath_type<scalar_t>* grad_dst) {
-  using coord_t = at::opmath_type<scalar_t>;
-  if (g.batch == 0 || g.out_h == 0 || g.out_w == 0) return;
-  const cudaStream_t stream = c10::cuda::getCurrentCUDAStream();
-  const at::Tensor setups = build_setups<coord_t>(dst, tris, g, stream);
-  const auto* setup_data = reinterpret_cast<const TriangleSetup<coord_t>*>(setups.const_data_ptr());
-  const bool need_points = grad_src != nullptr;
-  at::Tensor moments = need_points ? at::zeros({std::max<int64_t>(1, g.batch * g.num_tris) * 6}, src.options())
-                                   : at::Tensor();
-  backward_kernel<scalar_t, coord_t><<<tile_blocks(g), dim3(kTileW, kTileH), 0, stream>>>(
-      grad_out, grad_grid, image.defined() ? image.const_data_ptr<scalar_t>() : nullptr,
-      src.const_data_ptr<coord_t>(), dst.const_data_ptr<coord_t>(), setup_data, index.const_data_ptr<int32_t>(), g,
-      padding_mode, grad_image, need_points ? moments.mutable_data_ptr<coord_t>() : nullptr);
-  C10_CUDA_KERNEL_LAUNCH_CHECK();
-  const int64_t count = g.batch * g.num_tris;
-  if (need_points && count > 0) {
-    vertex_grad_kernel<coord_t><<<static_cast<unsigned>((count + 255) / 256), 256, 0, stream>>>(
-        moments.const_data_ptr<coord_t>(), src.const_data_ptr<coord_t>(), dst.const_data_ptr<coord_t>(), setup_data, g,
-        grad_src, grad_dst);
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
-  }
-}
-
-std::tuple<at::Tensor, at::Tensor, at::Tensor> mesh_warp_cuda(const at::Tensor& image_in, const at::Tensor& src_in,
-                                                              const at::Tensor& dst_in, const at::Tensor& tris_in,
-                                                              int64_t out_h, int64_t out_w, int64_t padding_mode,
-                                                              bool return_grid, bool return_index) {
-  check_mesh_warp_inputs("mesh_warp", image_in, src_in, dst_in, tris_in, padding_mode);
-  check_out_size("mesh_warp", out_h, out_w);
-  const c10::cuda::CUDAGuard guard(image_in.device());
-  const at::Tensor image = image_in.contiguous(), src = src_in.contiguous(), dst = dst_in.contiguous(),
-                   tris = tris_in.contiguous();
-  const Geometry g = make_geometry(image.size(0), image, src, tris, out_h, out_w);
-  at::Tensor out = at::empty({g.batch, g.channels, out_h, out_w}, image.options());
-  at::Tensor grid = at::empty(return_grid ? at::IntArrayRef{g.batch, out_h, out_w, 2} : at::IntArrayRef{0},
-                              src.options());
-  at::Tensor index = at::empty(return_index ? at::IntArrayRef{g.batch, out_h, out_w} : at::IntArrayRef{0},
-                               tris.options());
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, image.scalar_type(), "mesh_warp_cuda", [&] {
-    using coord_t = at::opmath_type<scalar_t>;
-    forward_cuda<scalar_t>(g, image, src, dst, tris, padding_mode, out.mutable_data_ptr<scalar_t>(),
-                           return_grid ? grid.mutable_data_ptr<coord_t>() : nullptr,
-                           return_index ? index.mutable_data_ptr<int32_t>() : nullptr);
-  });
-  return {out, grid, index};
-}
-
-void mesh_warp_out_cuda(const at::Tensor& image_in, const at::Tensor& src_in, const at::Tensor& dst_in,
-                        const at::Tensor& tris_in, int64_t padding_mode, at::Tensor& out) {
-  check_mesh_warp_inputs("mesh_warp_out", image_in, src_in, dst_in, tris_in, padding_mode);
-  TORCH_CHECK(out.dim() == 4 && out.size(0) == image_in.size(0) && out.size(1) == image_in.size(1) &&
-                  out.scalar_type() == image_in.scalar_type() && out.device() == image_in.device() &&
-                  out.is_contiguous(),
-              "mesh_warp_out: out must be a contiguous (N, C, H_out, W_out) ", image_in.scalar_type(),
-              " tensor matching the image's N and C, got ", out.sizes(), " ", out.scalar_type());
-  const c10::cuda::CUDAGuard guard(image_in.device());
-  const at::Tensor image = image_in.contiguous(), src = src_in.contiguous(), dst = dst_in.contiguous(),
-                   tris = tris_in.contiguous();
-  const Geometry g = make_geometry(image.size(0), image, src, tris, out.size(2), out.size(3));
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, image.scalar_type(), "mesh_warp_out_cuda", [&] {
-    forward_cuda<scalar_t>(g, image, src, dst, tris, padding_mode, out.mutable_data_ptr<scalar_t>(), nullptr,
-                           nullptr);
-  });
-}
-
-std::tuple<at::Tensor, at::Tensor> mesh_warp_grid_cuda(const at::Tensor& src_in, const at::Tensor& dst_in,
-                                                       const at::Tensor& tris_in, int64_t out_h, int64_t out_w) {
-  TORCH_CHECK(src_in.scalar_type() == at::kFloat || src_in.scalar_type() == at::kDouble,
-              "mesh_warp_grid: points must be float32 or float64, got ", src_in.scalar_type());
-  check_mesh("mesh_warp_grid", src_in, dst_in, tris_in, src_in.scalar_type(), src_in.device());
-  check_out_size("mesh_warp_grid", out_h, out_w);
-  const c10::cuda::CUDAGuard guard(src_in.device());
-  const at::Tensor src = src_in.contiguous(), dst = dst_in.contiguous(), tris = tris_in.contiguous();
-  const Geometry g = make_geometry(src.size(0), at::Tensor(), src, tris, out_h, out_w);
-  at::Tensor grid = at::empty({g.batch, out_h, out_w, 2}, src.options());
-  at::Tensor index = at::empty({g.batch, out_h, out_w}, tris.options());
-  AT_DISPATCH_FLOATING_TYPES(src.scalar_type(), "mesh_warp_grid_cuda", [&] {
-    forward_cuda<scalar_t>(g, at::Tensor(), src, dst, tris, mesh::kZeros, nullptr, grid.mutable_data_ptr<scalar_t>(),
-                           index.mutable_data_ptr<int32_t>());
-  });
-  return {grid, index};
-}
-
-std::tuple<at::Tensor, at::Tensor, at::Tensor> mesh_warp_backward_cuda(
-    const at::Tensor& grad_out_in, const std::optional<at::Tensor>& grad_grid_in, const at::Tensor& image_in,
-    const at::Tensor& src_in, const at::Tensor& dst_in, const at::Tensor& tris_in, const at::Tensor& index_in,
-    int64_t padding_mode, std::array<bool, 3> output_mask) {
-  check_mesh_warp_inputs("mesh_warp_backward", image_in, src_in, dst_in, tris_in, padding_mode);
-  check_triangle_index("mesh_warp_backward", index_in, image_in.size(0), image_in.device());
-  const int64_t out_h = index_in.size(1), out_w = index_in.size(2);
-  TORCH_CHECK(grad_out_in.sizes() == at::IntArrayRef({image_in.size(0), image_in.size(1), out_h, out_w}) &&
-                  grad_out_in.scalar_type() == image_in.scalar_type(),
-              "mesh_warp_backward: grad_out must be (N, C, H_out, W_out) in the image dtype");
-  const c10::cuda::CUDAGuard guard(image_in.device());
-  const at::Tensor image = image_in.contiguous(), src = src_in.contiguous(), dst = dst_in.contiguous(),
-                   tris = tris_in.contiguous(), index = index_in.contiguous(), grad_out = grad_out_in.contiguous();
-  at::Tensor grad_grid;
-  if (grad_grid_in.has_value() && grad_grid_in->defined()) {
-    TORCH_CHECK(grad_grid_in->sizes() == at::IntArrayRef({image.size(0), out_h, out_w, 2}) &&
-                    grad_grid_in->scalar_type() == src.scalar_type(),
-                "mesh_warp_backward: grad_grid must be (N, H_out, W_out, 2) in the points dtype");
-    grad_grid = grad_grid_in->contiguous();
-  }
-  const Geometry g = make_geometry(image.size(0), image, src, tris, out_h, out_w);
-  const bool need_points = output_mask[1] || output_mask[2];
-  // Accumulators: atomics need zeroed memory in the accumulation type (float for half/bfloat16 images).
-  at::Tensor grad_image_acc = output_mask[0] ? at::zeros(image.sizes(), src.options()) : at::Tensor();
-  at::Tensor grad_src = need_points ? at::zeros(src.sizes(), src.options()) : at::Tensor();
-  at::Tensor grad_dst = need_points ? at::zeros(dst.sizes(), dst.options()) : at::Tensor();
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, image.scalar_type(), "mesh_warp_backward_cuda", [&] {
-    using coord_t = at::opmath_type<scalar_t>;
-    backward_cuda<scalar_t>(g, grad_out.const_data_ptr<scalar_t>(),
-                            grad_grid.defined() ? grad_grid.const_data_ptr<coord_t>() : nullptr, image, src, dst, tris,
-                            index, padding_mode,
-                            output_mask[0] ? grad_image_acc.mutable_data_ptr<coord_t>() : nullptr,
-                            need_points ? grad_src.mutable_data_ptr<coord_t>() : nullptr,
-                            need_points ? grad_dst.mutable_data_ptr<coord_t>() : nullptr);
-  });
-  at::Tensor grad_image = output_mask[0] ? grad_image_acc.to(image.scalar_type()) : at::empty({0}, image.options());
-  return {grad_image, output_mask[1] ? grad_src : at::empty({0}, src.options()),
-          output_mask[2] ? grad_dst : at::empty({0}, dst.options())};
-}
-
-std::tuple<at::Tensor, at::Tensor> mesh_warp_grid_backward_cuda(const at::Tensor& grad_grid_in,
-                                                                const at::Tensor& src_in, const at::Tensor& dst_in,
-                                                                const at::Tensor& tris_in, const at::Tensor& index_in) {
-  TORCH_CHECK(src_in.scalar_type() == at::kFloat || src_in.scalar_type() == at::kDouble,
-              "mesh_warp_grid_backward: points must be float32 or float64, got ", src_in.scalar_type());
-  check_mesh("mesh_warp_grid_backward", src_in, dst_in, tris_in, src_in.scalar_type(), src_in.device());
-  check_triangle_index("mesh_warp_grid_backward", index_in, src_in.size(0), src_in.device());
-  const int64_t out_h = index_in.size(1), out_w = index_in.size(2);
-  TORCH_CHECK(grad_grid_in.sizes() == at::IntArrayRef({src_in.size(0), out_h, out_w, 2}) &&
-                  grad_grid_in.scalar_type() == src_in.scalar_type(),
-              "mesh_warp_grid_backward: grad_grid must be (N, H_out, W_out, 2) in the points dtype");
-  const c10::cuda::CUDAGuard guard(src_in.device());
-  const at::Tensor src = src_in.contiguous(), dst = dst_in.contiguous(), tris = tris_in.contiguous(),
-                   index = index_in.contiguous(), grad_grid = grad_grid_in.contiguous();
-  const Geometry g = make_geometry(src.size(0), at::Tensor(), src, tris, out_h, out_w);
-  at::Tensor grad_src = at::zeros(src.sizes(), src.options());
-  at::Tensor grad_dst = at::zeros(dst.sizes(), dst.options());
-  AT_DISPATCH_FLOATING_TYPES(src.scalar_type(), "mesh_warp_grid_backward_cuda", [&] {
-    backward_cuda<scalar_t>(g, nullptr, grad_grid.const_data_ptr<scalar_t>(), at::Tensor(), src, dst, tris, index,
-                            mesh::kZeros, nullptr, grad_src.mutable_data_ptr<scalar_t>(),
-                            grad_dst.mutable_data_ptr<scalar_t>());
-  });
-  return {grad_src, grad_dst};
+  return cudaGetLastError();
 }
 
 }  // namespace
 
-TORCH_LIBRARY_IMPL(portrait_animator, CUDA, m) {
-  m.impl("mesh_warp", &mesh_warp_cuda);
-  m.impl("mesh_warp_out", &mesh_warp_out_cuda);
-  m.impl("mesh_warp_backward", &mesh_warp_backward_cuda);
-  m.impl("mesh_warp_grid", &mesh_warp_grid_cuda);
-  m.impl("mesh_warp_grid_backward", &mesh_warp_grid_backward_cuda);
+template <typename scalar_t>
+cudaError_t forward(const Geometry& g, const scalar_t* image, const typename Coord<scalar_t>::type* src,
+                    const typename Coord<scalar_t>::type* dst, const int32_t* triangles, int64_t padding_mode,
+                    const Workspace<typename Coord<scalar_t>::type>& work, scalar_t* out,
+                    typename Coord<scalar_t>::type* grid, int32_t* index, cudaStream_t stream) {
+  using coord_t = typename Coord<scalar_t>::type;
+  if (g.batch == 0 || g.out_h == 0 || g.out_w == 0) return cudaSuccess;
+  cudaError_t status = setup<coord_t>(g, dst, triangles, work.setups, stream);
+  if (status != cudaSuccess) return status;
+  const dim3 bins(static_cast<unsigned>(g.bins_x), static_cast<unsigned>(g.bins_y), static_cast<unsigned>(g.batch));
+  bin_kernel<coord_t><<<bins, kBinThreads, 0, stream>>>(work.setups, g, work.bin_lists, work.bin_counts);
+  status = cudaGetLastError();
+  if (status != cudaSuccess) return status;
+  forward_kernel<scalar_t, coord_t><<<tile_blocks(g), dim3(kTileW, kTileH), 0, stream>>>(
+      image, src, work.setups, work.bin_lists, work.bin_counts, g, padding_mode, out, grid, index);
+  return cudaGetLastError();
 }
 
+template <typename scalar_t>
+cudaError_t backward(const Geometry& g, const scalar_t* grad_out, const typename Coord<scalar_t>::type* grad_grid,
+                     const scalar_t* image, const typename Coord<scalar_t>::type* src,
+                     const typename Coord<scalar_t>::type* dst, const int32_t* triangles, const int32_t* index,
+                     int64_t padding_mode, const Workspace<typename Coord<scalar_t>::type>& work,
+                     typename Coord<scalar_t>::type* grad_image, typename Coord<scalar_t>::type* grad_src,
+                     typename Coord<scalar_t>::type* grad_dst, cudaStream_t stream) {
+  using coord_t = typename Coord<scalar_t>::type;
+  if (g.batch == 0 || g.out_h == 0 || g.out_w == 0) return cudaSuccess;
+  cudaError_t status = setup<coord_t>(g, dst, triangles, work.setups, stream);
+  if (status != cudaSuccess) return status;
+  const bool need_points = grad_src != nullptr;
+  backward_kernel<scalar_t, coord_t><<<tile_blocks(g), dim3(kTileW, kTileH), 0, stream>>>(
+      grad_out, grad_grid, image, src, dst, work.setups, index, g, padding_mode, grad_image,
+      need_points ? work.moments : nullptr);
+  status = cudaGetLastError();
+  const int64_t count = g.batch * g.num_tris;
+  if (status != cudaSuccess || !need_points || count == 0) return status;
+  vertex_grad_kernel<coord_t><<<static_cast<unsigned>((count + 255) / 256), 256, 0, stream>>>(
+      work.moments, src, dst, work.setups, g, grad_src, grad_dst);
+  return cudaGetLastError();
+}
+
+#define PA_INSTANTIATE(scalar_t)                                                                                  \
+  template cudaError_t forward<scalar_t>(const Geometry&, const scalar_t*, const Coord<scalar_t>::type*,          \
+                                         const Coord<scalar_t>::type*, const int32_t*, int64_t,                   \
+                                         const Workspace<Coord<scalar_t>::type>&, scalar_t*,                       \
+                                         Coord<scalar_t>::type*, int32_t*, cudaStream_t);                         \
+  template cudaError_t backward<scalar_t>(const Geometry&, const scalar_t*, const Coord<scalar_t>::type*,         \
+                                          const scalar_t*, const Coord<scalar_t>::type*,                          \
+                                          const Coord<scalar_t>::type*, const int32_t*, const int32_t*, int64_t,  \
+                                          const Workspace<Coord<scalar_t>::type>&, Coord<scalar_t>::type*,        \
+                                          Coord<scalar_t>::type*, Coord<scalar_t>::type*, cudaStream_t);
+PA_INSTANTIATE(double)
+PA_INSTANTIATE(float)
+PA_INSTANTIATE(c10::Half)
+PA_INSTANTIATE(c10::BFloat16)
+#undef PA_INSTANTIATE
+
+}  // namespace mesh_warp_cuda
 }  // namespace portrait_animator
