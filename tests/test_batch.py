@@ -1,6 +1,7 @@
 """Batch planning, worker specs, chunk results and the report: the parts that need no worker processes."""
 
 import json
+import socket
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from portrait_animator.batch.plan import Shot, plan_batch, split_frames
 from portrait_animator.batch.ray_cluster import RayExecutor
 from portrait_animator.batch.report import (ChunkRecord, build_report, format_summary, shot_summary,
                                             write_report)
+from portrait_animator.batch.runner import BatchRunner
 from portrait_animator.batch.workers import create_executor
 from portrait_animator.config import RenderJob
 from portrait_animator.errors import JobFieldError
@@ -100,6 +102,14 @@ def test_worker_specs():
             create_executor(bad, retries=1)
 
 
+def test_an_unreachable_ray_cluster_is_a_clear_user_error():
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(JobFieldError, match=f"--workers.*no Ray cluster answers at 127.0.0.1:{port}"):
+        RayExecutor(f"127.0.0.1:{port}").start()
+
+
 def test_ray_chunks_ask_for_a_gpu_only_where_the_job_uses_one():
     executor = RayExecutor("auto", gpus_per_chunk=0.5)
     assert executor.gpus_for("cuda") == 0.5 and executor.gpus_for("cpu") == 0.0
@@ -144,6 +154,15 @@ def test_report_is_written_atomically_and_reads_back(tmp_path):
     assert loaded["frames_per_second"] == 2.0 and loaded["worker_startup_s"] == [1.25]
     table = format_summary(loaded)
     assert "a  " in table and "'renderer'" in table and "1/2 shots ok; 4 frames written" in table
+
+
+def test_workers_that_cannot_start_fail_the_chunks_instead_of_restarting_forever(tmp_path, monkeypatch):
+    monkeypatch.setattr("sys.executable", "/bin/false")  # every worker process exits 1 before it is ready
+    plan = plan_batch([write_job(tmp_path / "a.json", frames="1-4")], chunk_size=2)
+    report = BatchRunner(plan, LocalExecutor(1), poll_s=0.05).run()
+    assert report["status"] == "failed" and [c["status"] for c in report["chunks"]] == ["failed", "failed"]
+    assert "3 worker processes exited before they were ready (last: exited with code 1)" in report["chunks"][0]["error"]
+    assert report["shots"][0]["status"] == "incomplete" and report["shots"][0]["missing"] == [1, 2, 3, 4]
 
 
 @pytest.mark.slow

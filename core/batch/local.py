@@ -22,6 +22,7 @@ from .chunk_task import ChunkResult, ChunkTask
 from .executor import ExecutorEvent
 
 DEFAULT_RETRIES = 2
+START_FAILURES_ALLOWED = 3  # workers that die before they are ready: a broken install, not bad luck
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
@@ -52,6 +53,8 @@ class LocalExecutor:
         self._selector = selectors.DefaultSelector()
         self._log = None
         self._closing = False
+        self._start_failures = 0
+        self._broken: str | None = None  # why workers cannot start; every task then fails at once
 
     # ------------------------------------------------------------------------------------- control
     def start(self) -> None:
@@ -96,6 +99,12 @@ class LocalExecutor:
     # ---------------------------------------------------------------------------------------- poll
     def poll(self, timeout: float) -> list[ExecutorEvent]:
         events: list[ExecutorEvent] = []
+        if self._broken:
+            while self._pending:
+                task = self._pending.popleft()
+                events.append(ExecutorEvent("finished", task, result=ChunkResult(
+                    task.shot, task.chunk, task.first, task.last, "failed", attempt=task.attempt,
+                    error_kind="WorkerStartError", error=self._broken)))
         self._dispatch(events)
         if not self._selector.get_map():
             time.sleep(timeout)
@@ -163,7 +172,12 @@ class LocalExecutor:
                                            f"(attempt {task.attempt} of {self.retries + 1})")
                 events.append(ExecutorEvent("finished", task, result=result, pid=worker.process.pid))
         self._workers.remove(worker)
-        if not self._closing:
+        if not worker.ready:
+            self._start_failures += 1
+            if self._start_failures >= START_FAILURES_ALLOWED:
+                self._broken = (f"{self._start_failures} worker processes exited before they were ready "
+                                f"(last: {_describe_exit(code)}); see --worker-log")
+        if not self._closing and not self._broken:
             self._launch()
 
     # ------------------------------------------------------------------------------------- helpers

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
 
+from ..errors import JobFieldError
 from .chunk_task import ChunkResult, ChunkTask, render_chunk
 from .executor import ExecutorEvent
 
 DEFAULT_RETRIES = 2
 LOCAL_OBJECT_STORE_BYTES = 100 * 1024 * 1024  # chunks pass only small dicts; keep the local cluster lean
+CONNECT_TIMEOUT_S = 10.0
 TASK_NAME = "portrait-animator-chunk"  # Ray titles a worker process "ray::<task name>" while it runs one
 
 
@@ -43,20 +46,32 @@ class RayExecutor:
         self.startup: list[float] = []
         self._refs: dict = {}
         self._started = False
+        self._owns_connection = False
         self._cluster_gpus = 0.0
         self._remote = None
 
     def start(self) -> None:
-        import ray
-
+        try:
+            import ray
+        except ImportError:
+            raise JobFieldError("--workers", f"{self.name} needs Ray: pip install 'portrait-animator[farm]'") \
+                from None
         started = time.monotonic()
         options = dict(log_to_driver=False, logging_level=logging.WARNING)
-        if self.address is None:
-            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-            ray.init(num_cpus=self.local_cpus, include_dashboard=False,
-                     object_store_memory=LOCAL_OBJECT_STORE_BYTES, **options)
-        else:
-            ray.init(address=self.address, **options)
+        # A calling program that already holds a Ray connection keeps it: use it, and leave it open.
+        self._owns_connection = not ray.is_initialized()
+        try:
+            if self._owns_connection and self.address is None:
+                os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+                ray.init(num_cpus=self.local_cpus, include_dashboard=False,
+                         object_store_memory=LOCAL_OBJECT_STORE_BYTES, **options)
+            elif self._owns_connection:
+                self._check_reachable()
+                ray.init(address=self.address, **options)
+        except (ConnectionError, RuntimeError, ValueError) as error:
+            reason = " ".join(str(error).split())[:300]
+            raise JobFieldError("--workers", f"{self.name}: cannot start or reach the Ray cluster ({reason})") \
+                from None
         self._started = True
         self.startup.append(time.monotonic() - started)
         resources = ray.cluster_resources()
@@ -66,6 +81,17 @@ class RayExecutor:
             slots = max(slots, int(self._cluster_gpus // max(self.gpus_per_chunk, 1e-6)))
         self.capacity = max(2, 2 * slots)  # keep every slot fed while results travel back
         self._remote = ray.remote(max_retries=self.retries, retry_exceptions=False)(run_chunk_task)
+
+    def _check_reachable(self) -> None:
+        """A mistyped address fails in seconds here; ``ray.init`` would retry it for minutes."""
+        if self.address in (None, "auto"):
+            return
+        host, _, port = self.address.removeprefix("ray://").rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+        except (OSError, ValueError) as error:
+            raise JobFieldError("--workers", f"{self.name}: no Ray cluster answers at {host}:{port} "
+                                f"({getattr(error, 'strerror', None) or error})") from None
 
     def gpus_for(self, device: str) -> float:
         """GPUs a chunk of a job on ``device`` asks for."""
@@ -115,8 +141,8 @@ class RayExecutor:
             ray.cancel(ref)
 
     def close(self) -> None:
-        if self._started:
+        if self._started and self._owns_connection:
             import ray
 
             ray.shutdown()
-            self._started = False
+        self._started = False

@@ -26,7 +26,7 @@ class ChunkRecord:
     shot: int
     chunk: int
     frames: str
-    status: str  # ok, error, failed, cancelled, finished-before (nothing to do), not-run (its shot had failed)
+    status: str  # ok, error, failed, cancelled, finished-before (nothing to do), not-run (shot failed or cancel)
     written: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
     attempts: int = 0

@@ -68,7 +68,7 @@ class BatchRunner:
                 if self._cancel.is_set() and cancelled_at is None:
                     cancelled_at = time.monotonic()
                     for task in queue:
-                        self._record_not_run(task, "cancelled")
+                        self._record_not_run(task)
                     queue.clear()
                     self.executor.cancel()
                 if cancelled_at is not None and time.monotonic() - cancelled_at > CANCEL_GRACE_S:
@@ -76,7 +76,7 @@ class BatchRunner:
                 while queue and len(in_flight) < self.executor.capacity:
                     task = queue.popleft()
                     if task.shot in self._failed_shots:
-                        self._record_not_run(task, "not-run")
+                        self._record_not_run(task)
                         continue
                     self._submitted[task.key] = time.time()
                     self.executor.submit(task)
@@ -127,8 +127,9 @@ class BatchRunner:
         self._emit_progress(f"{shot.name} {record.frames} {record.status}")
         self._shot_done_when_complete(task.shot)
 
-    def _record_not_run(self, task: ChunkTask, status: str) -> None:
-        self._records[task.key] = ChunkRecord(task.shot, task.chunk, f"{task.first}-{task.last}", status)
+    def _record_not_run(self, task: ChunkTask) -> None:
+        """A chunk never handed to a worker: its shot had failed, or the batch was cancelled."""
+        self._records[task.key] = ChunkRecord(task.shot, task.chunk, f"{task.first}-{task.last}", "not-run")
         self._shot_done_when_complete(task.shot)
 
     def _shot_done_when_complete(self, index: int) -> None:
