@@ -47,7 +47,9 @@ def load_driver(job: RenderJob, source: SourceFace, cache: FileCache,
         track = presets.preset_track(name, source.crop.landmarks, frames=preset_frame_count(job), seed=job.seed,
                                      image_size=(job.crop_size, job.crop_size))
         return Driver("preset", track, None, spec, None)
-    if not os.path.exists(spec):
+    from .io.sources import is_sequence_pattern, open_frames  # the video decoder loads only for frame drivers
+
+    if not os.path.exists(spec) and not is_sequence_pattern(spec):
         raise UnreadableFileError(f"{spec}: driver not found (give a video, a frame folder or pattern, "
                                   "a landmark .npz, or preset:idle|blink|smile|talk)")
     if spec.lower().endswith(".npz"):
@@ -55,8 +57,6 @@ def load_driver(job: RenderJob, source: SourceFace, cache: FileCache,
         if not track.valid.any():
             raise NoFaceError(f"{spec}: the landmark file has no frame with a face (all rows are NaN)")
         return Driver("landmarks", _smoothed(track, job), None, os.path.basename(spec), file_sha256(spec))
-    from .io.sources import open_frames  # the video decoder loads only for frame drivers
-
     frames = open_frames(spec)
     digest = frames.content_sha256()
     key = cache_key("driver", sha256=digest, backend=job.landmark_backend, version=TRACKING_VERSION,

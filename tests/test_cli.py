@@ -282,3 +282,23 @@ def test_a_10000_pixel_still_is_animated_at_full_resolution(tmp_path):
     assert len(rows) > 100_000  # the jaw moves thousands of pixels of a face this size
     scale = 10000 / 512  # the face lies within x 150-300, y 60-290 of the 512-pixel original
     assert 100 * scale < np.median(cols) < 330 * scale and 60 * scale < np.median(rows) < 330 * scale
+
+
+@pytest.mark.slow
+def test_frame_folders_and_patterns_drive_like_the_video(tmp_path):
+    clip = media_path("driving", "lp_d18.mp4")
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    capture = cv2.VideoCapture(str(clip))
+    for number in range(1, 9):
+        ok, image = capture.read()
+        assert ok
+        cv2.imwrite(str(folder / f"drv.{number:04d}.png"), image)
+    capture.release()
+    for driver, out in ((folder, "a"), (folder / "drv.####.png", "b")):
+        run_cli("animate", "--source", BUNDLED_STILL, "--driver", driver, "--crop-size", "256",
+                "--out", tmp_path / out / "f.####.png")
+        assert sorted(p.name for p in (tmp_path / out).glob("f.[0-9]*.png")) == [f"f.{n:04d}.png" for n in range(1, 9)]
+    a = read_rgb8(tmp_path / "a" / "f.0006.png")
+    b = read_rgb8(tmp_path / "b" / "f.0006.png")
+    assert np.array_equal(a, b)

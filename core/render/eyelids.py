@@ -14,8 +14,8 @@ import numpy as np
 
 from .mouth import MouthOverlay, polygon_mask
 
-START_CLOSING = 0.85  # opening ratios below this start to show lid skin
-FULLY_PAINTED = 0.25
+START_CLOSING = 0.6  # opening ratios below this start to show lid skin (squints stay as warped)
+FULLY_PAINTED = 0.2
 
 
 class EyelidPainter:
