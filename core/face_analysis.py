@@ -7,7 +7,6 @@ the same shot skip it.
 from __future__ import annotations
 
 import logging
-import os
 
 import cv2
 import numpy as np
@@ -40,8 +39,7 @@ def analyse_source(job: RenderJob, cache: FileCache) -> SourceFace:
             first = (still, crop_from_still)
     still, crop_from_still = first
     return SourceFace(shots=shots, crop_size=job.crop_size, crop_from_still=crop_from_still,
-                      still_rgb=still.rgb, still_alpha=still.alpha,
-                      identity={"sources": [os.path.basename(p) for p in job.sources]})
+                      still_rgb=still.rgb, still_alpha=still.alpha)
 
 
 def detect_still_face(still: StillImage, backend: str, face_index: int | None, cache: FileCache) -> DetectedFace:

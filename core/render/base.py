@@ -8,7 +8,7 @@ renderers only ever see crops.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -32,7 +32,6 @@ class SourceFace:
     crop_from_still: np.ndarray  # (2, 3) similarity mapping still pixels to crop pixels
     still_rgb: np.ndarray  # (H, W, 3) float32 sRGB, the full still
     still_alpha: np.ndarray | None = None  # (H, W) float32 straight alpha, or None
-    identity: dict = field(default_factory=dict)  # file names, hashes: for caches and provenance
 
     @property
     def crop(self) -> SourceShot:
