@@ -6,7 +6,8 @@ Renderer -> face crop + matte; PasteBack -> full frame; FrameWriter -> files wit
 Finished frames on disk are skipped (resume) unless the job says overwrite; a cancel request stops after the
 frame in flight, so a frame is either complete on disk or absent. A farm chunk narrows which frames are
 rendered, never what the shot is: the driver's motion (a preset's length, the neutral frame, smoothing) is
-always that of the whole ``job.frames``, so chunked and single renders give the same frames.
+always that of the whole ``job.frames``, so chunked and single renders give the same frames. Only a run over
+the whole shot writes the preview movie (after chunks, a run of the whole shot renders nothing and writes it).
 """
 
 from __future__ import annotations
@@ -62,7 +63,12 @@ class PreparedShot:
     driver: Driver
     shapes: TargetShapes
     renderer: FaceRenderer
-    frame_numbers: list[int]
+    frame_numbers: list[int]  # the frames this run renders: the shot's, or the chunk's
+    shot_frame_numbers: list[int] = field(default_factory=list)  # the whole shot's
+
+    @property
+    def is_whole_shot(self) -> bool:
+        return not self.shot_frame_numbers or self.frame_numbers == self.shot_frame_numbers
 
 
 class AnimatePipeline:
@@ -96,8 +102,8 @@ class AnimatePipeline:
         if not frame_numbers:
             raise UnusableFaceError(f"{job.driver}: frames {job.frames} asked for, but the driver has frames "
                                     f"{available[0]}-{available[-1]}")
+        shot = frame_numbers
         if self.chunk is not None:
-            shot = frame_numbers
             now = self.chunk.clamp(shot[0], shot[-1])
             frame_numbers = [n for n in shot if n in now]
             if not frame_numbers:
@@ -107,7 +113,7 @@ class AnimatePipeline:
         shapes = MotionTransfer(job.motion, crop.landmarks, crop.dense).transfer(driver.track)
         renderer = create_renderer(job)
         renderer.prepare(source)
-        return PreparedShot(source, driver, shapes, renderer, frame_numbers)
+        return PreparedShot(source, driver, shapes, renderer, frame_numbers, shot)
 
     def render_frames(self, shot: PreparedShot, frame_numbers: list[int]) -> Iterator[tuple[int, PastedFrame]]:
         """Yield (frame number, full frame) for each requested frame, in order."""
@@ -167,7 +173,7 @@ class AnimatePipeline:
             finished(queue.finish())
         finally:
             queue.close()
-        if job.output.preview:
+        if job.output.preview and shot.is_whole_shot:  # a chunk's frames are not the shot's preview
             from .io.preview import write_preview  # optional step; imports the encoder only when asked
             write_preview(job.output.preview, self.pattern, shot.frame_numbers, shot.driver.track.fps)
         result.seconds = time.monotonic() - started
