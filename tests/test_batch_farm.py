@@ -36,19 +36,30 @@ SHOTS = {  # two real driving clips and a procedural driver
 CHUNK_TASK_TITLE = "ray::portrait-animator-chunk"
 
 
-def write_jobs(folder: Path, names=tuple(SHOTS)) -> dict[str, Path]:
-    """One job file per shot, writing to ``folder/out/<name>/shot.####.exr``."""
+def write_jobs(folder: Path, names=tuple(SHOTS), previews=()) -> dict[str, Path]:
+    """One job file per shot, writing to ``folder/out/<name>/shot.####.exr`` (and ``<name>.mp4`` for
+    ``previews``)."""
     folder.mkdir(parents=True, exist_ok=True)
     jobs = {}
     for name in names:
         still, driver = SHOTS[name]
         driver = driver if driver.startswith("preset:") else str(media_path("driving", driver))
+        output = {"pattern": f"out/{name}/shot.####.exr"}
+        if name in previews:
+            output["preview"] = f"out/{name}.mp4"
         jobs[name] = folder / f"{name}.json"
         jobs[name].write_text(json.dumps({
             "format": "portrait-animator/job", "version": 1, "name": name,
             "sources": [str(media_path("stills", still))], "driver": driver, "frames": "1-10", "crop_size": 256,
-            "output": {"pattern": f"out/{name}/shot.####.exr"}}))
+            "output": output}))
     return jobs
+
+
+def movie_frames(path: Path) -> int:
+    import av
+
+    with av.open(str(path)) as movie:
+        return sum(1 for _ in movie.decode(video=0))
 
 
 def frame_path(folder: Path, name: str, number: int) -> Path:
@@ -172,7 +183,8 @@ def test_killed_batch_resumes_with_only_the_missing_frames(tmp_path, references)
     from portrait_animator.batch.plan import plan_batch
     from portrait_animator.batch.runner import BatchRunner
 
-    jobs = write_jobs(tmp_path)
+    jobs = write_jobs(tmp_path, previews=["jobs"])
+    preview = tmp_path / "out" / "jobs.mp4"
     process = start_batch(jobs, "--workers", "local:2", "--progress", "none")
     deadline = time.monotonic() + 240
     while len(frames_on_disk(tmp_path)) < 4 and process.poll() is None and time.monotonic() < deadline:
@@ -181,11 +193,15 @@ def test_killed_batch_resumes_with_only_the_missing_frames(tmp_path, references)
     process.wait()
     before = frames_on_disk(tmp_path)
     assert 4 <= len(before) < 30, "the batch was not caught half-way"
+    assert not preview.exists()  # chunks never write the shot's preview; its frames are not all there yet
 
     report = BatchRunner(plan_batch([str(p) for p in jobs.values()], chunk_size=5), LocalExecutor(2)).run()
     assert report["status"] == "ok"
     rendered = [n for chunk in report["chunks"] for n in chunk["written"]]
     assert len(rendered) == 30 - len(before)  # counted from the chunks' own lists
+    movie_tasks = [c for c in report["chunks"] if c["preview"]]
+    assert [(c["frames"], c["status"], c["written"]) for c in movie_tasks] == [("1-10", "ok", [])]
+    assert movie_frames(preview) == 10 and report["shots"][2]["status"] == "ok"
     assert (report["totals"]["written"], report["totals"]["skipped"]) == (30 - len(before), len(before))
     finished_chunks = [c for c in report["chunks"] if c["status"] == "finished-before"]
     assert all(not c["written"] for c in finished_chunks)
@@ -196,8 +212,10 @@ def test_killed_batch_resumes_with_only_the_missing_frames(tmp_path, references)
     # A finished batch renders nothing and starts no worker.
     plan = plan_batch([str(p) for p in jobs.values()], chunk_size=5)
     assert plan.chunks == [] and len(plan.finished_chunks) == 6
+    movie_written = preview.stat().st_mtime_ns
     again = BatchRunner(plan, LocalExecutor(2)).run()
     assert again["totals"]["written"] == 0 and again["totals"]["chunks_run"] == 0
+    assert preview.stat().st_mtime_ns == movie_written  # nothing changed, so the movie is not redone
     assert again["worker_startup_s"] == [] and again["status"] == "ok"
     assert {p: s.st_mtime_ns for p, s in frames_on_disk(tmp_path).items()} == {
         p: s.st_mtime_ns for p, s in after.items()}
@@ -278,22 +296,30 @@ def test_two_chunks_started_at_once_compute_the_shared_caches_once(tmp_path, ref
 
 
 # ---------------------------------------------------------------------------------------------- OpenJD
-def test_openjd_template_checks_and_renders_one_chunk(tmp_path, references):
+def test_openjd_template_checks_renders_one_chunk_then_finishes_the_shot(tmp_path, references):
     openjd = BIN / "openjd"
     if not openjd.exists():
         pytest.skip("openjd-cli is not installed (pip install '.[farm]')")
     check = subprocess.run([openjd, "check", TEMPLATE], capture_output=True, text=True, timeout=60)
     assert check.returncode == 0 and "passes validation" in check.stdout, check.stdout + check.stderr
 
-    job = write_jobs(tmp_path, ["jobs"])["jobs"]
-    run = subprocess.run([openjd, "run", TEMPLATE, "--step", "Render", "-p", f"JobFile={job}", "-p", "Frames=1-10",
-                          "-p", "ChunkSize=5", "-p", f"Executable={BIN / 'portrait-animator'}",
-                          "--task-param", "Frames=6-10"], capture_output=True, text=True, timeout=240)
+    job = write_jobs(tmp_path, ["jobs"], previews=["jobs"])["jobs"]
+    preview = tmp_path / "out" / "jobs.mp4"
+    common = [openjd, "run", TEMPLATE, "-p", f"JobFile={job}", "-p", "Frames=1-10", "-p", "ChunkSize=5",
+              "-p", f"Executable={BIN / 'portrait-animator'}"]
+    run = subprocess.run([*common, "--step", "Render", "--task-param", "Frames=6-10"], capture_output=True,
+                         text=True, timeout=240)
     assert run.returncode == 0 and "Session ended successfully" in run.stdout, run.stdout[-3000:] + run.stderr
     out = tmp_path / "out" / "jobs"
     assert sorted(p.name for p in out.glob("shot.*.exr")) == [f"shot.{n:04d}.exr" for n in range(6, 11)]
-    for number in range(6, 11):
-        assert frame_path(tmp_path, "jobs", number).read_bytes() == references["jobs"][number]
+    assert not preview.exists()  # one chunk is not the shot
+    chunk_frames = frames_on_disk(tmp_path, ["jobs"])
+
+    finish_step = subprocess.run([*common, "--step", "Finish"], capture_output=True, text=True, timeout=240)
+    assert finish_step.returncode == 0, finish_step.stdout[-3000:] + finish_step.stderr
+    assert_frames_match(tmp_path, references, ["jobs"])  # it rendered the chunk nobody ran, 1-5
+    assert all(frames_on_disk(tmp_path, ["jobs"])[p].st_ino == s.st_ino for p, s in chunk_frames.items())
+    assert movie_frames(preview) == 10
 
 
 # ------------------------------------------------------------------------------------------------- Ray

@@ -29,6 +29,7 @@ class ChunkTask:
     first: int
     last: int
     attempt: int = 1
+    preview: bool = False  # the whole shot after its chunks: writes the preview movie
 
     @property
     def key(self) -> tuple[int, int]:

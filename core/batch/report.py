@@ -40,6 +40,7 @@ class ChunkRecord:
     render_s: float | None = None
     cache_hits: int = 0
     cache_computed: int = 0
+    preview: bool = False  # the whole-shot task that writes the preview movie after the chunks
 
     @classmethod
     def from_result(cls, chunk: Chunk, result: ChunkResult, retries: list[dict], submitted_at: float | None):

@@ -17,7 +17,7 @@ from typing import Callable
 from ..io.frames import FrameWriter
 from .chunk_task import ChunkResult, ChunkTask
 from .executor import ChunkExecutor
-from .plan import BatchPlan, Shot
+from .plan import BatchPlan, Chunk, Shot
 from .report import ChunkRecord, build_report, shot_summary
 
 EventSink = Callable[..., None]  # on_event(name, **fields)
@@ -45,6 +45,7 @@ class BatchRunner:
         self._retries: dict[tuple[int, int], list[dict]] = {}
         self._submitted: dict[tuple[int, int], float] = {}
         self._failed_shots: set[int] = {shot.index for shot in plan.shots if shot.error}
+        self._queue: deque[ChunkTask] = deque()
 
     def cancel(self) -> None:
         """Stop after the frames in flight (safe to call from a signal handler)."""
@@ -52,13 +53,14 @@ class BatchRunner:
 
     def run(self) -> dict:
         started_at, started = time.time(), time.monotonic()
-        queue = deque(self._task(chunk) for chunk in self.plan.chunks)
+        queue = self._queue
+        queue.extend(self._task(chunk) for chunk in self.plan.chunks)
         in_flight: dict[tuple[int, int], ChunkTask] = {}
         self._emit_start(len(queue))
         queued_shots = {task.shot for task in queue}
         for shot in self.plan.shots:
             if shot.index not in queued_shots:  # failed at planning, or every frame already on disk
-                self.on_event("shot-done", **self._summary(shot).__dict__)
+                self._shot_done_when_complete(shot.index)
         cancelled_at = None
         if queue:
             self.executor.start()
@@ -117,6 +119,7 @@ class BatchRunner:
         record = ChunkRecord.from_result(self._chunks[key], result, self._retries.get(key, []),
                                          self._submitted.get(key))
         record.attempts = max(record.attempts, len(record.retries) + 1)
+        record.preview = task.preview
         self._records[key] = record
         shot = self._shots[task.shot]
         self._done[task.shot].update(result.written, result.skipped)
@@ -133,8 +136,33 @@ class BatchRunner:
         self._shot_done_when_complete(task.shot)
 
     def _shot_done_when_complete(self, index: int) -> None:
-        if all(key in self._records for key in self._chunks if key[0] == index):
-            self.on_event("shot-done", **self._summary(self._shots[index]).__dict__)
+        if not all(key in self._records for key in self._chunks if key[0] == index):
+            return
+        shot = self._shots[index]
+        if self._needs_preview(shot):
+            self._queue_preview(shot)
+        else:
+            self.on_event("shot-done", **self._summary(shot).__dict__)
+
+    def _needs_preview(self, shot: Shot) -> bool:
+        """The job asks for a preview movie, every chunk succeeded, and the movie is missing or now stale."""
+        preview = shot.job.output.preview if shot.job is not None and not shot.error else None
+        records = [r for key, r in self._records.items() if key[0] == shot.index]
+        if not preview or self._cancel.is_set() or any(r.preview for r in records):
+            return False
+        if any(r.status not in ("ok", "finished-before") for r in records):
+            return False
+        return any(r.written for r in records) or not os.path.exists(preview)
+
+    def _queue_preview(self, shot: Shot) -> None:
+        """One more task over the whole shot: its frames are on disk, so it renders nothing (anything missing
+        it renders) and writes the preview movie, which only a whole-shot run does."""
+        index = 1 + max(key[1] for key in self._chunks if key[0] == shot.index)
+        chunk = Chunk(shot.index, index, shot.frames[0], shot.frames[-1], len(shot.frames))
+        self._chunks[(shot.index, index)] = chunk
+        job = shot.job.to_dict()
+        job["output"]["overwrite"] = False  # the frames were just rendered; only the movie is missing
+        self._queue.append(ChunkTask(shot.index, index, shot.job_path, job, chunk.first, chunk.last, preview=True))
 
     # ---------------------------------------------------------------------------------- progress
     def _emit_start(self, chunks: int) -> None:
