@@ -68,7 +68,6 @@ class LocalExecutor:
     def cancel(self) -> None:
         """SIGTERM every worker: each finishes its frame in flight and reports its chunk as cancelled."""
         self._closing = True
-        self._pending.clear()
         for worker in self._workers:
             if worker.process.poll() is None:
                 worker.process.send_signal(signal.SIGTERM)
@@ -99,12 +98,14 @@ class LocalExecutor:
     # ---------------------------------------------------------------------------------------- poll
     def poll(self, timeout: float) -> list[ExecutorEvent]:
         events: list[ExecutorEvent] = []
-        if self._broken:
+        if self._broken or self._closing:  # tasks no worker will take: answer them now
+            status, kind, reason = (("failed", "WorkerStartError", self._broken) if self._broken else
+                                    ("cancelled", "RenderCancelled", "cancelled before it started"))
             while self._pending:
                 task = self._pending.popleft()
                 events.append(ExecutorEvent("finished", task, result=ChunkResult(
-                    task.shot, task.chunk, task.first, task.last, "failed", attempt=task.attempt,
-                    error_kind="WorkerStartError", error=self._broken)))
+                    task.shot, task.chunk, task.first, task.last, status, attempt=task.attempt,
+                    error_kind=kind, error=reason)))
         self._dispatch(events)
         if not self._selector.get_map():
             time.sleep(timeout)

@@ -26,7 +26,7 @@ CANCEL_GRACE_S = 120.0  # how long a cancelled batch waits for chunks to finish 
 
 
 class BatchRunner:
-    """Run ``plan`` on ``executor``; ``on_event`` receives start, chunk-start, frame, retry, chunk-done,
+    """Run ``plan`` on ``executor``; ``on_event`` receives start, chunk-start, progress, retry, chunk-done,
     shot-done and done events (the CLI draws them as a bar or prints them as JSON lines)."""
 
     def __init__(self, plan: BatchPlan, executor: ChunkExecutor, on_event: EventSink | None = None,
