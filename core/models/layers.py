@@ -13,18 +13,18 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
+from .. import ops
+
 AdaINParams = list[tuple[torch.Tensor, torch.Tensor]]  # one (scale, bias) pair of (N, C) per AdaIN
 
 
 def adain(x: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     """Adaptive instance normalisation: normalise each (sample, channel) plane, then scale and shift.
 
-    The one place the networks call the operator, so the fused kernel of ``portrait_animator.ops`` can
-    take over here without touching the blocks.
+    The one place the networks call the operator: ``portrait_animator.ops.adain``, the fused kernel of
+    ``cuda_ext`` (CPU and CUDA) where it is built, its PyTorch reference otherwise.
     """
-    mean = x.mean(dim=(2, 3), keepdim=True)
-    var = x.var(dim=(2, 3), keepdim=True, unbiased=False)
-    return (x - mean) * torch.rsqrt(var + eps) * scale[:, :, None, None] + bias[:, :, None, None]
+    return ops.adain(x, scale, bias, eps)
 
 
 def maybe_sn(module: nn.Module, enabled: bool) -> nn.Module:
