@@ -135,6 +135,8 @@ def print_summary(document: dict) -> None:
         print(f"{name}: {message}")
     for name, message in document["skipped_metrics"].items():
         print(f"{name.upper()}: {message}")
+    for note in document["notes"]:
+        print(note)
     for group, table in document["summary"].items():
         metrics = columns["cross" if group == "cross" else "self"]
         print(f"\n{group}")

@@ -119,9 +119,9 @@ def run_case(inputs: CaseInputs, contender: Contender, settings: EvaluationSetti
             landmarks[row] = score.landmarks
         if scorer.fid is not None and is_self and number in held_back:
             _collect_fid_crops(fid_crops, output, real, reference, number)
-        if number in inputs.sheet_frames:
-            view = still_view if still_view is not None else reference.crops[reference.row(number)]
-            thumbs[number] = _thumb(output, view, face_crops.MEASURE_SIZE)
+        if number in inputs.sheet_frames:  # framed like the source beside it (cross) or the real frame (self)
+            thumbs[number] = (_thumb(output, reference.crops[reference.row(number)], face_crops.MEASURE_SIZE)
+                              if is_self else _thumb(output, shot.source.crop_from_still, shot.source.crop_size))
         recent = (recent + [(output, frame.matte, real)])[-3:]
         if len(recent) == 3:
             flicker[row - 1], flicker_reference[row - 1] = _flicker(recent, reference, window[row - 1], is_self)

@@ -113,11 +113,14 @@ def _head(document: dict) -> str:
             f"<tr><th>machine</th><td>{e(str(document['machine']))}</td></tr>",
             f"<tr><th>engine</th><td>portrait-animator {e(document['engine'])}</td></tr>",
             f"<tr><th>settings</th><td><code>{e(json.dumps(json_safe(document['settings'])))}</code></td></tr>",
+            *[f"<tr><th>{e(k.upper())} weights</th><td>{e(', '.join(v))}</td></tr>"
+              for k, v in document.get("perceptual_weights", {}).items()],
             f"<tr><th>identity groups</th><td>{e(str(document['identity_groups']['source']))}: "
             f"{len(document['identity_groups']['groups'])} groups</td></tr>"]
     skipped = [f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in document["skipped_renderers"].items()]
     skipped += [f"<li><b>{e(k.upper())}</b>: {e(v)}</li>" for k, v in document["skipped_metrics"].items()]
     skipped += [f"<li>clip <b>{e(k)}</b>: {e(v)}</li>" for k, v in document["clip_errors"].items()]
+    skipped += [f"<li>{e(note)}</li>" for note in document.get("notes", [])]
     errors = [c for c in document["cases"] if c["error"]]
     skipped += [f"<li>{e(c['case'])} / {e(c['contender'])}: {e(c['error'])}</li>" for c in errors]
     anchors = "".join(f"<tr><td>{e(a)}</td><td>{e(b)}</td></tr>" for a, b in ANCHORS)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import logging
 import math
 import os
 import platform
@@ -40,6 +41,8 @@ from .protocols import (DEFAULT_K, STILL_EXTENSIONS, VIDEO_EXTENSIONS, CrossCase
                         find_files, self_case, spread)
 from .reference import clip_track, measure_reference
 from .results import CaseResult
+
+log = logging.getLogger(__name__)
 
 HARNESS_VERSION = 1  # bump when a change to the harness changes results
 SHEET_SPREAD = 3  # contact-sheet rows spread over the window, plus the widest mouth and the largest head turn
@@ -131,14 +134,20 @@ def run_evaluation(request: EvaluationRequest, progress: Progress | None = None)
                 result = run_case(inputs_of[task.case.case_id], task.contender, settings, scorer,
                                   os.path.join(out, "cache"), task.fingerprint,
                                   task.path.replace(".json", ".thumbs.npz"), on_frame)
-            except PortraitAnimatorError as error:
+            except PortraitAnimatorError as error:  # the input's fault (no face in a still...): final
                 result = _failed(task, str(error))
+                result.save(task.path)
+            except Exception as error:  # a bug must not lose a long run: report it, retry on the next run
+                log.exception("%s with %s failed", task.case.case_id, task.contender.name)
+                result = _failed(task, f"internal error ({type(error).__name__}: {error}); rerun to retry")
+            else:
+                result.save(task.path)
             done += len(task.case.window)
-            result.save(task.path)
             results.append(result)
         scorer.forget()
 
-    document = _document(request, results, skipped, clip_errors, groups, perceptual, contenders,
+    notes = _notes(request, stills, groups)
+    document = _document(request, results, skipped, clip_errors, notes, groups, perceptual, contenders,
                          time.monotonic() - started, len(pending), len(tasks))
     if perceptual.fid is not None:
         _add_fid(document, out, results)
@@ -275,7 +284,23 @@ def _failed(task: _Task, message: str) -> CaseResult:
 
 
 # ------------------------------------------------------------------------------------- document
-def _document(request, results, skipped, clip_errors, groups, perceptual, contenders, seconds, measured, total):
+def _notes(request: EvaluationRequest, stills: list[str], groups: IdentityGroups) -> list[str]:
+    """What the run could not do as asked, in words for the report."""
+    notes = []
+    if "cross" in request.protocols:
+        if not request.stills_dir:
+            notes.append("cross-reenactment skipped: no --stills folder given")
+        elif not stills:
+            notes.append(f"cross-reenactment skipped: no stills in {request.stills_dir}"
+                         + (" match --only" if request.only else ""))
+        elif groups.source is None:
+            notes.append("no identity groups (no --groups, no MANIFEST.md beside the clips): a still and a clip "
+                         "of the same person may have been paired")
+    return notes
+
+
+def _document(request, results, skipped, clip_errors, notes, groups, perceptual, contenders, seconds, measured,
+              total):
     from .results import TABLE_METRICS, aggregate
 
     groups_seen = sorted({r.group for r in results}, key=_group_order)
@@ -295,7 +320,8 @@ def _document(request, results, skipped, clip_errors, groups, perceptual, conten
                      "clips_dir": os.path.abspath(request.clips_dir),
                      "stills_dir": request.stills_dir and os.path.abspath(request.stills_dir)},
         "contenders": [c.name for c in contenders], "skipped_renderers": skipped,
-        "skipped_metrics": perceptual.skipped, "clip_errors": clip_errors,
+        "skipped_metrics": perceptual.skipped, "clip_errors": clip_errors, "notes": notes,
+        "perceptual_weights": perceptual.used,
         "identity_groups": {"source": groups.source, "groups": groups.groups},
         "summary": summary,
         "cases": [{"case": r.case_id, "group": r.group, "clip": r.clip, "still": r.still, "contender": r.contender,
