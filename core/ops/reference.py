@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 PADDING_MODES = {"zeros": 0, "border": 1}
+CANDIDATE_CHUNK = 1 << 17  # (triangle, pixel) candidates per rasterisation chunk of the reference
 
 
 def accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -67,20 +68,37 @@ def rasterize_reference(dst_points: torch.Tensor, triangles: torch.Tensor, out_s
     box_w = torch.where(valid, x1 - x0 + 1, 0).long().flatten()
     box_h = torch.where(valid, y1 - y0 + 1, 0).long().flatten()
     counts = box_w * box_h
-    owner = torch.repeat_interleave(torch.arange(batch * num_tris, device=dst.device), counts)
-    local = torch.arange(owner.numel(), device=dst.device) - (torch.cumsum(counts, 0) - counts)[owner]
-    px_i = x0.long().flatten()[owner] + local % box_w[owner]
-    py_i = y0.long().flatten()[owner] + local // box_w[owner]
-    px = px_i.to(dst.dtype) + 0.5
-    py = py_i.to(dst.dtype) + 0.5
-    e = [_edge_value(setup, k, owner, px, py) for k in range(3)]
-    inside = (e[0] >= 0) & (e[1] >= 0) & (e[2] >= 0) & ((e[0] + e[1]) + e[2] > 0)
-    image_of = torch.div(owner, num_tris, rounding_mode="floor")
-    key = (image_of * out_h + py_i) * out_w + px_i
     index = torch.full((batch * out_h * out_w,), num_tris, dtype=torch.long, device=dst.device)
-    index.scatter_reduce_(0, key[inside], (owner % num_tris)[inside], reduce="amin")
+    # One candidate per (triangle, pixel of its box), in chunks of triangles of about CANDIDATE_CHUNK
+    # candidates: the intermediates stay in cache (and below the allocator's fresh-mmap size).
+    ends = torch.cumsum(counts, 0)
+    total = int(ends[-1]) if len(ends) else 0
+    steps = torch.arange(CANDIDATE_CHUNK, max(total, CANDIDATE_CHUNK), CANDIDATE_CHUNK, device=dst.device)
+    bounds = [0, *torch.searchsorted(ends, steps, right=True).tolist(), batch * num_tris]
+    for first, last in zip(bounds[:-1], bounds[1:]):
+        if last > first:
+            _rasterize_chunk(setup["edges"][first:last], counts[first:last], box_w[first:last],
+                             x0.long().flatten()[first:last], y0.long().flatten()[first:last],
+                             torch.arange(first, last, device=dst.device), num_tris, out_size, index)
     index[index == num_tris] = -1
     return index.view(batch, out_h, out_w).to(torch.int32)
+
+
+def _rasterize_chunk(edges, counts, box_w, x0, y0, triangle_id, num_tris, out_size, index) -> None:
+    """Edge tests for every pixel of these triangles' boxes; scatter-min of the covering triangle ids."""
+    out_h, out_w = out_size
+
+    def per_candidate(values: torch.Tensor) -> torch.Tensor:  # repeated per pixel of the box, not gathered
+        return torch.repeat_interleave(values, counts, dim=0)
+
+    local = torch.arange(int(counts.sum()), device=edges.device) - per_candidate(torch.cumsum(counts, 0) - counts)
+    width = per_candidate(box_w)
+    px_i = per_candidate(x0) + local % width
+    py_i = per_candidate(y0) + local // width
+    e = _edge_values(per_candidate(edges), px_i.to(edges.dtype) + 0.5, py_i.to(edges.dtype) + 0.5)
+    inside = (e[:, 0] >= 0) & (e[:, 1] >= 0) & (e[:, 2] >= 0) & ((e[:, 0] + e[:, 1]) + e[:, 2] > 0)
+    key = (per_candidate(triangle_id // num_tris) * out_h + py_i) * out_w + px_i
+    index.scatter_reduce_(0, key[inside], per_candidate(triangle_id % num_tris)[inside], reduce="amin")
 
 
 def mesh_warp_grid_reference(src_points: torch.Tensor, dst_points: torch.Tensor, triangles: torch.Tensor,
@@ -104,11 +122,10 @@ def mesh_warp_grid_reference(src_points: torch.Tensor, dst_points: torch.Tensor,
     # its NaN would leak into the gradient through torch.where.
     setup = _triangle_setup(dst_points, triangles.long())
     flat = n_of * triangles.shape[0] + tri
-    px = x_of.to(dtype) + 0.5
-    py = y_of.to(dtype) + 0.5
-    e = torch.stack([_edge_value(setup, k, flat, px, py) for k in range(3)], dim=-1)
+    e = _edge_values(setup["edges"].index_select(0, flat), x_of.to(dtype) + 0.5, y_of.to(dtype) + 0.5)
     weights = e / ((e[:, 0] + e[:, 1]) + e[:, 2])[:, None]
-    src_vertices = src_points[n_of[:, None], triangles.long()[tri]]  # (M, 3, 2)
+    vertex_rows = (n_of[:, None] * src_points.shape[1] + triangles.long().index_select(0, tri)).flatten()
+    src_vertices = src_points.reshape(-1, 2).index_select(0, vertex_rows).view(-1, 3, 2)  # (M, 3, 2)
     positions = (weights[..., None] * src_vertices).sum(dim=1)
     grid = identity.clone()
     grid = grid.index_put((n_of, y_of, x_of), positions)
@@ -161,15 +178,12 @@ def _triangle_setup(dst: torch.Tensor, triangles: torch.Tensor) -> dict[str, tor
     lo, hi = torch.minimum(start, end), torch.maximum(start, end)
     sign = torch.where(start < end, orient[..., None], -orient[..., None])  # (N, T, 3)
     u, v = dst[:, lo], dst[:, hi]  # (N, T, 3, 2)
-    return {
-        "valid": valid,
-        "ux": u[..., 0].flatten(0, 1), "uy": u[..., 1].flatten(0, 1),
-        "dx": (sign * (v[..., 0] - u[..., 0])).flatten(0, 1),
-        "dy": (sign * (v[..., 1] - u[..., 1])).flatten(0, 1),
-    }
+    edges = torch.stack([u[..., 0], u[..., 1], sign * (v[..., 0] - u[..., 0]), sign * (v[..., 1] - u[..., 1])], dim=2)
+    return {"valid": valid, "edges": edges.flatten(0, 1)}  # edges: (N*T, 4, 3) = ux, uy, dx, dy per edge
 
 
-def _edge_value(setup: dict[str, torch.Tensor], k: int, flat: torch.Tensor, px: torch.Tensor,
-                py: torch.Tensor) -> torch.Tensor:
-    """Edge k of triangles ``flat`` (image * T + triangle) at pixel centres, as the kernels round it."""
-    return setup["dx"][flat, k] * (py - setup["uy"][flat, k]) - setup["dy"][flat, k] * (px - setup["ux"][flat, k])
+def _edge_values(edges: torch.Tensor, px: torch.Tensor, py: torch.Tensor) -> torch.Tensor:
+    """(M, 3) edge values at pixel centres (px, py) of triangles whose set-up rows are ``edges`` (M, 4, 3),
+    rounded as the kernels round them: dx * (py - uy) - dy * (px - ux)."""
+    ux, uy, dx, dy = edges.unbind(1)
+    return dx * (py[:, None] - uy) - dy * (px[:, None] - ux)
