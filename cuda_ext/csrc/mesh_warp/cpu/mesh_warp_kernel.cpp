@@ -39,7 +39,6 @@ namespace portrait_animator {
 namespace {
 
 using mesh::TriangleSetup;
-using mesh::Vec2;
 
 constexpr int64_t kRowBlock = 16;     // output rows per forward / phase-A task
 constexpr int64_t kInputBand = 32;    // input rows owned by one phase-B task
@@ -110,7 +109,7 @@ void rasterize_rows(const TriangleSetup<T>* setups, int64_t num_tris, int64_t wi
 }
 
 // Bilinear taps of a span of up to kSpan positions, laid out for SIMD: 32-bit offsets, 0/1 factors instead of
-// branches. The arithmetic is mesh::bilinear_taps' (the scalar version phase B and CUDA use).
+// branches. The arithmetic is mesh::bilinear_taps' (the scalar version the CUDA kernels use).
 template <typename coord_t>
 struct SpanTaps {
   int32_t row0[kSpan];         // row of the first two taps (the others are on row0 + 1), before validity
