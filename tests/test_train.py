@@ -235,3 +235,35 @@ def test_finetuning_on_one_frame_moves_the_output_towards_that_person(tiny_datas
     after = (finetuned - images[1:]).abs().mean().item()
     assert after < 0.6 * before, (before, after)
     assert result["summary"]["content_last_steps"] < result["summary"]["content_first_steps"]
+
+
+@pytest.mark.slow
+def test_sigterm_checkpoints_the_run_and_the_same_command_resumes_it(tiny_dataset, tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "portrait_animator", "train", "--data", tiny_dataset, "-o", str(out),
+               "--network", "paper", "--network-overrides", json.dumps(TINY_PAPER), "--steps", "1000",
+               "--batch-size", "2", "--k-shots", "2", "--content-loss", "l1-msssim", "--loader-workers", "0",
+               "--device", "cpu", "--log-every", "1", "--checkpoint-every", "1000", "--progress", "none"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = out / "log.jsonl"
+    deadline = time.monotonic() + 240
+    while not (log.exists() and log.read_text().count("\n") >= 2) and time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[1][-2000:]
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-2000:]
+    assert "run the same command again to resume" in stderr
+    saved = sorted(p.name for p in (out / "checkpoints").glob("step_*.safetensors"))
+    assert len(saved) == 1
+    stopped_at = int(saved[0][5:12])
+    assert stopped_at >= 2
+    command[command.index("--steps") + 1] = str(stopped_at + 1)
+    resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    steps = [json.loads(line)["step"] for line in log.read_text().splitlines()]
+    assert steps[-1] == stopped_at + 1 and load_model(str(out / "model.safetensors")).card.training["steps"] == stopped_at + 1

@@ -7,7 +7,9 @@ Fine-tunes a meta-learned checkpoint on K stills of one person (the paper's few-
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 
 from ..config import LANDMARK_BACKENDS
 from .progress import add_progress_argument, reporter_for
@@ -48,7 +50,13 @@ def handle(args) -> int:
                             landmark_backend=args.backend, face=args.face, seed=args.seed, device=args.device)
     reporter = reporter_for(args)
     args.reporter = reporter
-    card = finetune(config, progress=reporter)
+    cancel = threading.Event()  # SIGINT/SIGTERM: stop after the current step, write nothing, exit 130
+    previous = {sig: signal.signal(sig, lambda *_: cancel.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        card = finetune(config, progress=reporter, cancel=cancel)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     reporter.close_line()
     reporter.emit("done", output=os.path.abspath(args.output), checkpoint=card.id)
     if reporter.mode != "json":

@@ -7,7 +7,9 @@ train ...`` (gloo on CPUs, NCCL on GPUs); --batch-size is the total over all pro
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 
 from .progress import add_progress_argument, reporter_for
 
@@ -84,7 +86,13 @@ def handle(args) -> int:
     main_process = os.environ.get("RANK", "0") == "0"
     reporter = reporter_for(args) if main_process else None
     args.reporter = reporter
-    path = train(config, progress=reporter)
+    cancel = threading.Event()  # SIGINT/SIGTERM: checkpoint after the current step, exit 130; rerun resumes
+    previous = {sig: signal.signal(sig, lambda *_: cancel.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        path = train(config, progress=reporter, cancel=cancel)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if reporter is not None:
         reporter.close_line()
         reporter.emit("done", output=os.path.abspath(path))

@@ -73,6 +73,15 @@ def mean_across(value: float, placement: Placement) -> float:
     return float(tensor.item()) / placement.world_size
 
 
+def any_across(flag: bool, placement: Placement) -> bool:
+    """True on every process when ``flag`` is true on any (so all stop at the same step, none hangs)."""
+    if not placement.distributed:
+        return flag
+    tensor = torch.tensor([1.0 if flag else 0.0], device=placement.device)
+    dist.all_reduce(tensor)
+    return bool(tensor.item() > 0)
+
+
 def stop() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()

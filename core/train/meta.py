@@ -251,8 +251,8 @@ def _train(config, placement, progress, cancel) -> str:
                                  f"D hinge {mean['discriminator_hinge']:.3f}", steps_per_s=rate, losses=mean)
             if step % config.checkpoint_every == 0 and step != config.steps:
                 _save_checkpoint(config, learner, index, placement, step, recent)
-            if cancel is not None and cancel.is_set():
-                raise KeyboardInterrupt
+            if distributed.any_across(cancel is not None and cancel.is_set(), placement):
+                raise KeyboardInterrupt  # every process stops after the same step
     except KeyboardInterrupt:
         if step > first_step:
             _save_checkpoint(config, learner, index, placement, step, recent)
