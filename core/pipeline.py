@@ -98,7 +98,8 @@ class AnimatePipeline:
         self._check_cancel()
         available = [int(n) for n in driver.track.frame_numbers]
         wanted = job.frames.clamp(available[0], available[-1])
-        frame_numbers = [n for n in wanted if n in set(available)]
+        present = set(available)
+        frame_numbers = [n for n in wanted if n in present]
         if not frame_numbers:
             raise UnusableFaceError(f"{job.driver}: frames {job.frames} asked for, but the driver has frames "
                                     f"{available[0]}-{available[-1]}")
