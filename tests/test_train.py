@@ -159,14 +159,15 @@ def test_torchrun_two_gloo_processes_take_the_same_step_as_one(tiny_dataset, tmp
     for part, name in grads_one:
         g1, g2 = grads_one[part, name], grads_two[part, name]
         scale = scales[part]
-        # DDP's averaged gradient is the single process's batch gradient, up to float summation order ...
-        torch.testing.assert_close(g2, g1, atol=1e-4 * scale, rtol=1e-3)
+        # DDP's averaged gradient is the single process's batch gradient, up to float32 summation order
+        # (amplified by instance norms of near-constant planes; a wrong average would be off by ~|g|) ...
+        torch.testing.assert_close(g2, g1, atol=1e-3 * scale, rtol=1e-2)
         # ... so every weight took the same Adam step, except where the gradient is only rounding noise
         # (e.g. conv biases in front of an instance norm, which cancels them): there Adam's first step is
         # a full learning rate in the noise's direction, so those weights may be up to 2 rates apart.
         lr = 5e-5 if part != "discriminator" else 2e-4
         differs = (two[part][name] - one[part][name]).abs() > 1e-6
-        assert not (differs & (g1.abs() > 2e-3 * scale)).any(), f"{part}.{name}"
+        assert not (differs & (g1.abs() > 1e-2 * scale)).any(), f"{part}.{name}"
         assert (two[part][name] - one[part][name]).abs().max().item() <= 2 * lr + 1e-6
         mismatched += int(differs.sum())
         compared += g1.numel()
