@@ -119,8 +119,7 @@ def save_checkpoint(path: str, card: ModelCard, parts: dict[str, nn.Module | dic
     return card
 
 
-def read_checkpoint(path: str) -> tuple[ModelCard, dict[str, dict[str, torch.Tensor]]]:
-    """The model card and the tensors grouped by part; safetensors only, nothing unpickled."""
+def _open(path: str, with_tensors: bool) -> tuple[ModelCard, dict[str, torch.Tensor]]:
     if not os.path.isfile(path):
         raise MissingWeightsError(f"{path}: checkpoint not found")
     if not path.endswith(".safetensors"):
@@ -129,15 +128,25 @@ def read_checkpoint(path: str) -> tuple[ModelCard, dict[str, dict[str, torch.Ten
     try:
         with safe_open(path, framework="pt") as handle:
             metadata = dict(handle.metadata() or {})
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()} if with_tensors else {}
     except Exception as exc:  # safetensors raises its own types for truncated or corrupt files
         raise UnreadableFileError(f"{path}: not a readable safetensors checkpoint ({exc})") from None
     if metadata.get("format") != CHECKPOINT_FORMAT or "model_card" not in metadata:
         raise UnreadableFileError(f"{path}: not a Portrait Animator checkpoint (no model card in its metadata)")
     try:
-        card = ModelCard.from_dict(json.loads(metadata["model_card"]), path)
+        return ModelCard.from_dict(json.loads(metadata["model_card"]), path), tensors
     except json.JSONDecodeError as exc:
         raise UnreadableFileError(f"{path}: the model card is not valid JSON ({exc})") from None
+
+
+def read_card(path: str) -> ModelCard:
+    """The model card alone (no tensors are read)."""
+    return _open(path, with_tensors=False)[0]
+
+
+def read_checkpoint(path: str) -> tuple[ModelCard, dict[str, dict[str, torch.Tensor]]]:
+    """The model card and the tensors grouped by part; safetensors only, nothing unpickled."""
+    card, tensors = _open(path, with_tensors=True)
     parts: dict[str, dict[str, torch.Tensor]] = {}
     for key, tensor in tensors.items():
         part, _, name = key.partition(".")

@@ -24,7 +24,7 @@ from ..config import RenderJob
 from ..errors import JobFieldError, RenderCancelled, UnreadableFileError
 from ..face_analysis import analyse_source
 from ..io.provenance import file_sha256
-from ..models.checkpoint import ModelCard, load_model, save_checkpoint
+from ..models.checkpoint import ModelCard, load_model, read_card, save_checkpoint
 from ..models.device import pick_device
 from ..models.losses import adversarial
 from ..models.losses.content import build_content_loss
@@ -112,10 +112,11 @@ def finetune(config: FinetuneConfig, progress: Progress | None = None,
     if not config.sources:
         raise JobFieldError("sources", "needs at least one still of the person")
     device = pick_device(config.device)
-    model = load_model(config.checkpoint, device, with_discriminator=True)
-    if model.card.stage != "meta" or model.embedder is None:
+    stage = read_card(config.checkpoint).stage
+    if stage != "meta":
         raise UnreadableFileError(f"{config.checkpoint}: fine-tuning starts from a meta-learned checkpoint "
-                                  f"(this one is '{model.card.stage}')")
+                                  f"(this one is '{stage}')")
+    model = load_model(config.checkpoint, device, with_discriminator=True)
     network = model.card.network
     job = RenderJob(sources=list(config.sources), driver="preset:idle", crop_size=network.image_size,
                     landmark_backend=config.landmark_backend, face=config.face)
