@@ -4,9 +4,10 @@ The warp renderer already moves the still's own pixels where the target landmark
 hair and background come for free; what it cannot do is invent what the still does not show (inner
 mouth, teeth, the far side of a turned cheek) or change shading. This generator sees the sketch and the
 warped still, and returns ``warp + mask * correction``. The correction starts at exactly zero, so an
-untrained hybrid reproduces the warp bit for bit, and the mask starts nearly closed (σ(-3) ≈ 0.05), so
-training opens it only where departing from the warp lowers the loss — a far smaller job than the
-paper's, which needs far less data.
+untrained hybrid reproduces the warp bit for bit; the mask starts half open (σ(0)), because a nearly
+closed mask would scale down every step the correction takes (at σ(-3) ≈ 0.05 the correction learned
+ten times slower and had barely moved after 1000 steps). Training departs from the warp only where
+that lowers the loss — a far smaller job than the paper's, which needs far less data.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from .config import NetworkConfig
 from .generator import Generator
 
 CORRECTION_RANGE = 2.0  # images live in [-1, 1]: a correction of ±2 can reach any colour
-INITIAL_MASK_LOGIT = -3.0
 
 
 class HybridGenerator(Generator):
@@ -29,10 +29,8 @@ class HybridGenerator(Generator):
         super().__init__(config)
         # A plain (not spectrally normalised) head, so that it can start at exactly zero.
         self.head = nn.Conv2d(config.channels_at(config.image_size), self.out_channels, 3, padding=1)
-        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.weight)  # correction 2·tanh(0) = 0, mask σ(0) = 0.5
         nn.init.zeros_(self.head.bias)
-        with torch.no_grad():
-            self.head.bias[3] = INITIAL_MASK_LOGIT
 
     def forward_with_mask(self, sketches: torch.Tensor, psi: torch.Tensor,
                           warped: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
