@@ -110,7 +110,8 @@ def test_large_mean_keeps_float32_precision(device):
     exact = ops.adain_reference(x.double(), scale.double(), bias.double())
     torch.testing.assert_close(y.double(), exact, rtol=0, atol=1.5e-3)  # mean rounding * rstd = 4.9e-4 * 2
     naive_var = (x.double().square().float().mean((2, 3)) - x.mean((2, 3)).square()).clamp(min=0)
-    assert float((naive_var - x.double().var((2, 3), unbiased=False).float()).abs().max()) > 1.0  # would fail
+    # ... while the textbook one-pass formula is off by 40% or more of the variance (0.25) on some plane.
+    assert float((naive_var - x.double().var((2, 3), unbiased=False).float()).abs().max()) > 0.1
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -472,7 +472,9 @@ void point_gradients_cpu(const WarpShape& sh, const scalar_t* grad_out, const at
           const coord_t py = static_cast<coord_t>(y) + coord_t(0.5);
           for (int64_t i = 0; i < count; ++i) {
             const int32_t t = span_index[i];
-            if (t < 0 || t >= sh.num_tris) continue;
+            // Indices forward cannot produce (out of range, or a triangle that covers nothing and may have
+            // invalid vertex indices) count as uncovered, so a bad triangle_index never reads out of bounds.
+            if (t < 0 || t >= sh.num_tris || img_setups[t].x0 > img_setups[t].x1) continue;
             coord_t gx = g_x[i], gy = g_y[i];
             if (grad_grid) {
               gx += grad_grid[(n * out_plane + pixel0 + i) * 2];

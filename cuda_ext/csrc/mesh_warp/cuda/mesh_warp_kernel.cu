@@ -175,7 +175,9 @@ __global__ void __launch_bounds__(kTileThreads) backward_kernel(
   const TriangleSetup<coord_t>* img = setups + n * g.num_tris;
   const coord_t px = static_cast<coord_t>(x) + coord_t(0.5), py = static_cast<coord_t>(y) + coord_t(0.5);
   int32_t t = active ? index[n * out_plane + pixel] : -1;
-  if (t >= g.num_tris) t = -1;
+  // An index not produced by forward (out of range, or a triangle that covers nothing, whose vertex indices
+  // may be invalid) counts as uncovered: memory-safe whatever the caller passes.
+  if (t >= g.num_tris || (t >= 0 && img[t].x0 > img[t].x1)) t = -1;
   Vec2<coord_t> p{px, py};
   if (t >= 0) {
     coord_t e[3];
