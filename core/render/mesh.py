@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
+import torch
 from scipy.spatial import ConvexHull, Delaunay
 
-from .. import align
+from .. import align, ops
 
 RING_SCALES = (1.3, 1.75)  # ring radii relative to the face outline, about the face centre
 RING_FOLLOW = (1.0, 0.5)  # how much of the head's rigid motion each ring follows
@@ -78,42 +78,13 @@ def sampling_map(src_points: np.ndarray, dst_points: np.ndarray, triangles: np.n
     """(size, size, 2) float32: for each output pixel centre, its source position (our pixel convention).
 
     Piecewise-affine: the output pixel's triangle in the target mesh, mapped barycentrically into the source
-    mesh. Pixels no triangle covers map to themselves.
+    mesh; pixels no triangle covers map to themselves. Runs the compiled ``mesh_warp_grid`` operator
+    (``core.ops``; its PyTorch reference where the extension is not built).
     """
-    tri_index = np.full((size, size), -1, dtype=np.int32)
-    dst_fixed = np.round((dst_points - 0.5) * 16.0).astype(np.int32)  # OpenCV: pixel centres at integers
-    for t, tri in enumerate(triangles):
-        cv2.fillConvexPoly(tri_index, dst_fixed[tri], int(t), lineType=cv2.LINE_8, shift=4)
-    coeffs = _triangle_affines(src_points, dst_points, triangles)  # (T, 2, 3) dst -> src
-    coeffs = np.concatenate([coeffs, align.identity()[None]], axis=0)  # index -1 -> identity
-    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
-    c = coeffs[tri_index].astype(np.float32)  # (S, S, 2, 3)
-    out = np.empty((size, size, 2), dtype=np.float32)
-    out[..., 0] = c[..., 0, 0] * xs + c[..., 0, 1] * ys + c[..., 0, 2]
-    out[..., 1] = c[..., 1, 0] * xs + c[..., 1, 1] * ys + c[..., 1, 2]
-    return out
-
-
-def _triangle_affines(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """(T, 2, 3) affine maps taking each target triangle onto its source triangle (closed form).
-
-    With edge matrices D = [d1-d0, d2-d0] and S = [s1-s0, s2-s0], the linear part is S D^-1 and the
-    translation s0 - S D^-1 d0. Degenerate (zero-area) target triangles map as the identity.
-    """
-    d = dst[triangles].astype(np.float64)  # (T, 3, 2)
-    s = src[triangles].astype(np.float64)
-    de = np.stack([d[:, 1] - d[:, 0], d[:, 2] - d[:, 0]], axis=2)  # (T, 2, 2), columns are edges
-    se = np.stack([s[:, 1] - s[:, 0], s[:, 2] - s[:, 0]], axis=2)
-    det = de[:, 0, 0] * de[:, 1, 1] - de[:, 0, 1] * de[:, 1, 0]
-    degenerate = np.abs(det) < 1e-9
-    det = np.where(degenerate, 1.0, det)
-    inverse = np.stack([np.stack([de[:, 1, 1], -de[:, 0, 1]], 1), np.stack([-de[:, 1, 0], de[:, 0, 0]], 1)],
-                       1) / det[:, None, None]
-    linear = se @ inverse
-    shift = s[:, 0] - np.einsum("tij,tj->ti", linear, d[:, 0])
-    m = np.concatenate([linear, shift[:, :, None]], axis=2)
-    m[degenerate] = align.identity()
-    return m
+    grid = ops.mesh_warp_grid(torch.from_numpy(np.ascontiguousarray(src_points, np.float32))[None],
+                              torch.from_numpy(np.ascontiguousarray(dst_points, np.float32))[None],
+                              torch.from_numpy(np.ascontiguousarray(triangles, np.int64)), (size, size))
+    return grid[0].numpy()
 
 
 def _resample_closed(polygon: np.ndarray, count: int) -> np.ndarray:
