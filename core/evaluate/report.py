@@ -22,7 +22,8 @@ LABELS = {
     "psnr_full": "PSNR full", "nme": "landmark err (NME)", "csim_dlib": "CSIM-dlib", "identity_distance": "dlib dist",
     "driver_identity_distance": "driver's dlib dist", "found_rate": "face found", "mouth_r": "mouth r",
     "eyes_r": "eyes r", "brows_r": "brows r", "yaw_r": "yaw r", "pitch_r": "pitch r", "roll_r": "roll r",
-    "jitter_ratio": "jitter / driver", "flicker": "flicker", "fps": "fps", "lpips_face": "LPIPS face",
+    "jitter_ratio": "jitter / driver", "flicker": "flicker", "flicker_reference": "flicker of real/driver",
+    "fps": "fps", "lpips_face": "LPIPS face",
     "fid": "FID (pooled)",
 }
 PER_CLIP = {"self": ("ssim_face", "nme", "csim_dlib", "mouth_r"),
@@ -48,8 +49,8 @@ METRIC_NOTES = [
      "generic 3-D face fitted to six landmarks."),
     ("jitter / driver", "RMS second temporal difference of the output's landmarks over the driver's (1 = as steady "
      "as the real video)."),
-    ("flicker", "mean |f(t-1) - 2 f(t) + f(t+1)| inside the output's matte, in 8-bit levels (the real frames' "
-     "value in the same region is in results.json as flicker_reference)."),
+    ("flicker", "mean |f(t-1) - 2 f(t) + f(t+1)| inside the output's matte, in 8-bit levels; beside it the same "
+     "measure of the real frames in the same region (self) or of the driver's face (cross)."),
     ("fps", "frames per second of rendering alone (no measuring), on this machine, in this run."),
 ]
 
@@ -57,7 +58,7 @@ METRIC_NOTES = [
 def _fmt(metric: str, value) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
-    if metric in ("psnr_face", "psnr_full", "fps", "fid"):
+    if metric in ("psnr_face", "psnr_full", "fps", "fid", "flicker", "flicker_reference"):
         return f"{value:.1f}"
     if metric == "found_rate":
         return f"{100 * value:.0f}%"

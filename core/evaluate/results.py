@@ -25,7 +25,8 @@ SELF_SCORES = ("ssim_face", "ms_ssim_face", "psnr_face", "ssim_full", "psnr_full
 CROSS_SCORES = ("identity_distance", "csim_dlib")
 HIGHER_IS_BETTER = {"ssim_face": True, "ms_ssim_face": True, "psnr_face": True, "ssim_full": True,
                     "psnr_full": True, "nme": False, "identity_distance": False, "csim_dlib": True,
-                    "found_rate": True, "jitter_ratio": None, "flicker": False, "fps": True,
+                    "found_rate": True, "jitter_ratio": None, "flicker": False, "flicker_reference": None,
+                    "fps": True,
                     **{f"{c}_r": True for c in CURVES}}
 
 
@@ -103,9 +104,10 @@ def summarise(per_frame: dict[str, list[float]], scored: list[bool], driver_curv
 # ----------------------------------------------------------------------------------------- tables
 TABLE_METRICS = {
     "self": ("ssim_face", "ms_ssim_face", "psnr_face", "ssim_full", "psnr_full", "nme", "csim_dlib",
-             "identity_distance", "found_rate", "mouth_r", "eyes_r", "jitter_ratio", "flicker", "fps"),
+             "identity_distance", "found_rate", "mouth_r", "eyes_r", "jitter_ratio", "flicker", "flicker_reference",
+             "fps"),
     "cross": ("identity_distance", "csim_dlib", "driver_identity_distance", "found_rate", "mouth_r", "eyes_r",
-              "brows_r", "yaw_r", "pitch_r", "roll_r", "jitter_ratio", "flicker", "fps"),
+              "brows_r", "yaw_r", "pitch_r", "roll_r", "jitter_ratio", "flicker", "flicker_reference", "fps"),
 }
 
 
