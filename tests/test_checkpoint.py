@@ -87,3 +87,19 @@ def test_weights_that_do_not_fit_the_card_are_refused(tmp_path):
     save_checkpoint(path, ModelCard(network=other), {"embedder": e, "generator": g})
     with pytest.raises(UnreadableFileError, match="mismatch.safetensors: generator.*shape"):
         load_model(path)
+
+
+def test_metrics_are_added_to_the_card_without_touching_the_weights(tmp_path):
+    from portrait_animator.models.checkpoint import record_metrics
+
+    e, g, d = _trained_parts()
+    path = str(tmp_path / "m.safetensors")
+    saved = save_checkpoint(path, ModelCard(network=TINY, metrics={"train": 1}), {"embedder": e, "generator": g})
+    before = read_checkpoint(path)[1]
+    updated = record_metrics(path, {"held_out": {"ssim": 0.8}})
+    card, after = read_checkpoint(path)
+    assert updated.id == saved.id and card.metrics == {"train": 1, "held_out": {"ssim": 0.8}}
+    assert json.loads(open(card_path(path)).read())["metrics"]["held_out"] == {"ssim": 0.8}
+    for part in before:
+        for key in before[part]:
+            assert torch.equal(before[part][key], after[part][key])

@@ -154,6 +154,13 @@ def read_checkpoint(path: str) -> tuple[ModelCard, dict[str, dict[str, torch.Ten
     return card, parts
 
 
+def record_metrics(path: str, metrics: dict) -> ModelCard:
+    """Add ``metrics`` (e.g. an evaluation's results) to a checkpoint's card; the weights and id stay."""
+    card, parts = read_checkpoint(path)
+    card.metrics = {**card.metrics, **metrics}
+    return save_checkpoint(path, card, parts)
+
+
 @dataclass
 class NeuralModel:
     """The networks of a checkpoint, built from its card and loaded."""
