@@ -27,7 +27,7 @@ from portrait_animator.io.sources import open_frames
 from portrait_animator.landmarks import track_frames
 from portrait_animator.motion import MotionTransfer
 from portrait_animator.paste import PasteBack
-from portrait_animator.pipeline import AnimatePipeline, _attach_driver_crop
+from portrait_animator.pipeline import AnimatePipeline, _attach_driver
 from portrait_animator.render.base import TargetFace
 
 MEDIA = os.environ.get("PORTRAIT_ANIMATOR_MEDIA",
@@ -72,7 +72,7 @@ def bench(still: str, clip: str, frames: int, crop_size: int, fmt: str, scratch:
         target = TargetFace(number, shot.shapes.landmarks[row], shot.shapes.dense[row]
                             if shot.shapes.dense is not None else None)
         start = time.perf_counter()
-        _attach_driver_crop(target, image, shot.driver.track.landmarks[row], crop_size)
+        _attach_driver(target, image, shot.driver.track.landmarks[row])
         rendered = shot.renderer.render(target)
         times["warp"].append(time.perf_counter() - start)
         frame, seconds = _timed(paste, rendered)

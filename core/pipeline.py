@@ -19,10 +19,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-import cv2
 import numpy as np
 
-from . import align
 from .cache import FileCache
 from .config import FrameRange, RenderJob
 from .drivers import Driver, load_driver
@@ -129,7 +127,7 @@ class AnimatePipeline:
                                 None if shot.shapes.dense is None else shot.shapes.dense[row])
             image = next(driver_images) if driver_images is not None else None
             if image is not None:
-                _attach_driver_crop(target, image, shot.driver.track.landmarks[row], shot.source.crop_size)
+                _attach_driver(target, image, shot.driver.track.landmarks[row])
             rendered = shot.renderer.render(target)
             if self.job.output.paste_back:
                 yield number, paste(rendered)
@@ -200,13 +198,8 @@ def _driver_images(driver: Driver, frame_numbers: list[int]):
     return images()
 
 
-def _attach_driver_crop(target: TargetFace, image: np.ndarray, landmarks: np.ndarray, size: int) -> None:
-    """Give the renderer the driver's face, aligned to a crop like the still's (for the mouth interior)."""
-    if not np.isfinite(landmarks).all():
-        return
-    matrix = align.face_crop_transform(landmarks, size)
-    cv_matrix = matrix.copy()
-    cv_matrix[:, 2] = matrix[:, :2] @ np.array([0.5, 0.5]) + matrix[:, 2] - 0.5
-    target.driver_crop = cv2.warpAffine(image, cv_matrix, (size, size), flags=cv2.INTER_LINEAR,
-                                        borderMode=cv2.BORDER_REPLICATE).astype(np.float32) / 255.0
-    target.driver_landmarks = align.apply(matrix, landmarks)
+def _attach_driver(target: TargetFace, image: np.ndarray, landmarks: np.ndarray) -> None:
+    """Give the renderer the driver's frame and landmarks (for the inside of an opening mouth)."""
+    if np.isfinite(landmarks).all():
+        target.driver_image = image
+        target.driver_landmarks = landmarks

@@ -45,8 +45,8 @@ class TargetFace:
     frame_number: int
     landmarks: np.ndarray  # (68, 2) float32
     dense: np.ndarray | None = None  # (478, 2) float32 when the source has a dense mesh
-    driver_crop: np.ndarray | None = None  # (S, S, 3) float32: the driver frame aligned to the target
-    driver_landmarks: np.ndarray | None = None  # (68, 2) of the driver in driver_crop's pixels
+    driver_image: np.ndarray | None = None  # the driver's frame (or a crop of it): uint8 or float32 RGB
+    driver_landmarks: np.ndarray | None = None  # (68, 2) of the driver in driver_image's pixels
 
 
 @dataclass

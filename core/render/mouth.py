@@ -36,9 +36,9 @@ class MouthOverlay:
 
 @dataclass
 class DriverMouth:
-    """The driver's face crop and its inner and outer lip points in that crop."""
+    """An image of the driver (a full video frame or a crop) and its inner and outer lips in its pixels."""
 
-    rgb: np.ndarray  # (S, S, 3) float32
+    image: np.ndarray  # (H, W, 3) uint8 or float32 in [0, 1]
     inner: np.ndarray  # (8, 2) iBUG inner lips 60-67
     outer: np.ndarray  # (12, 2) iBUG outer lips 48-59
 
@@ -109,8 +109,11 @@ class MouthPainter:
         up, low = _resample_arc(upper, 5), _resample_arc(lower, 5)
         target_68 = np.vstack([up, low[3:0:-1]])
         matrix = _affine(driver.inner, target_68)
-        patch, _ = _warp_region(driver.rgb, driver.inner, matrix, box, clip=False)
-        return _match_colour(patch, _lab_statistics(_ring_pixels(driver.rgb, driver.outer)), self.skin_lab)
+        patch, _ = _warp_region(driver.image, driver.inner, matrix, box, clip=False)
+        ring = _ring_pixels(driver.image, driver.outer)
+        if ring.dtype == np.uint8:  # a video frame: only the patch and the ring are converted
+            patch, ring = patch.astype(np.float32) / 255.0, ring.astype(np.float32) / 255.0
+        return _match_colour(patch, _lab_statistics(ring), self.skin_lab)
 
 
 # ------------------------------------------------------------------------------------ geometry
@@ -152,10 +155,12 @@ def _affine(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.linalg.lstsq(a, dst, rcond=None)[0].T
 
 
-def _box(loop: np.ndarray, pad: int, size: int) -> tuple[int, int, int, int]:
+def _box(loop: np.ndarray, pad: int, size: int | tuple[int, int]) -> tuple[int, int, int, int]:
+    """The padded bounding box of ``loop``, clipped to an image of ``size`` (side, or (height, width))."""
+    height, width = (size, size) if isinstance(size, int) else size
     x0, y0 = np.floor(loop.min(0)).astype(int) - pad
     x1, y1 = np.ceil(loop.max(0)).astype(int) + pad
-    return max(int(x0), 0), max(int(y0), 0), min(int(x1), size), min(int(y1), size)
+    return max(int(x0), 0), max(int(y0), 0), min(int(x1), width), min(int(y1), height)
 
 
 def polygon_mask(loop: np.ndarray, box, feather: float) -> np.ndarray:
@@ -188,7 +193,7 @@ def _warp_region(image: np.ndarray, region: np.ndarray, matrix: np.ndarray, box,
 # ---------------------------------------------------------------------------------------- colour
 def lip_colour(crop_rgb: np.ndarray, outer_loop: np.ndarray, inner_loop: np.ndarray) -> np.ndarray:
     """Median colour of the lips: inside the outer contour, outside the inner one."""
-    box = _box(outer_loop, 2, crop_rgb.shape[0])
+    box = _box(outer_loop, 2, crop_rgb.shape[:2])
     outer = polygon_mask(outer_loop, box, 0.0) > 0.5
     inner = polygon_mask(inner_loop, box, 0.0) > 0.5
     x0, y0, x1, y1 = box
@@ -238,7 +243,7 @@ def _ring_pixels(rgb: np.ndarray, loop: np.ndarray) -> np.ndarray:
     """Skin pixels in a band just outside the outer lips."""
     centre = loop.mean(0)
     wide = centre + 1.5 * (loop - centre)
-    box = _box(wide, 2, rgb.shape[0])
+    box = _box(wide, 2, rgb.shape[:2])
     band = (polygon_mask(wide, box, 0.0) > 0.5) & ~(polygon_mask(loop, box, 0.0) > 0.5)
     x0, y0, x1, y1 = box
     pixels = rgb[y0:y1, x0:x1][band]

@@ -83,9 +83,11 @@ class WarpRenderer:
                 keep = overlay.alpha > overlay_alpha[y0:y1, x0:x1]
                 overlay_rgb[y0:y1, x0:x1][keep] = overlay.rgb[keep]
                 overlay_alpha[y0:y1, x0:x1] = np.maximum(overlay_alpha[y0:y1, x0:x1], overlay.alpha)
-            a = overlay_alpha[..., None]
-            rgb = rgb * (1.0 - a) + overlay_rgb * a
-            matte = np.maximum(matte, overlay_alpha)
+            for overlay in overlays:  # only the overlays' boxes of the crop change
+                x0, y0, x1, y1 = overlay.box
+                a = overlay_alpha[y0:y1, x0:x1, None]
+                rgb[y0:y1, x0:x1] += (overlay_rgb[y0:y1, x0:x1] - rgb[y0:y1, x0:x1]) * a
+                matte[y0:y1, x0:x1] = np.maximum(matte[y0:y1, x0:x1], overlay_alpha[y0:y1, x0:x1])
         return RenderedFace(rgb=rgb, matte=matte, source_map=source_map, overlay=overlay_rgb,
                             overlay_alpha=overlay_alpha)
 
@@ -124,8 +126,8 @@ class WarpRenderer:
 
     def _mouth(self, target: TargetFace, control_dst: np.ndarray) -> mouth.MouthOverlay | None:
         driver = None
-        if target.driver_crop is not None and target.driver_landmarks is not None:
-            driver = mouth.DriverMouth(target.driver_crop, target.driver_landmarks[60:68],
+        if target.driver_image is not None and target.driver_landmarks is not None:
+            driver = mouth.DriverMouth(target.driver_image, target.driver_landmarks[60:68],
                                        target.driver_landmarks[48:60])
         return self.mouth.paint(control_dst[self.lips.upper], control_dst[self.lips.lower], driver)
 
