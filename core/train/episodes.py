@@ -44,7 +44,7 @@ def warp_shot(shot: SourceShot, size: int, landmarks: np.ndarray, dense: np.ndar
                                 still_rgb=shot.rgb))
     target = TargetFace(frame_number=1, landmarks=landmarks,
                         dense=dense if shot.dense is not None else None,
-                        driver_crop=driver_crop, driver_landmarks=None if driver_crop is None else landmarks)
+                        driver_image=driver_crop, driver_landmarks=None if driver_crop is None else landmarks)
     return np.clip(renderer.render(target).rgb, 0.0, 1.0).astype(np.float32)
 
 
