@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import itertools
 import json
 import logging
 import math
@@ -122,28 +123,17 @@ def run_evaluation(request: EvaluationRequest, progress: Progress | None = None)
                 continue
             message = f"{task.case.case_id} {task.contender.name}"
             progress(done, total, message, stage="render")
-            try:
-                if task.case.case_id not in inputs_of:
-                    inputs_of[task.case.case_id] = _inputs(task.case, tracks[clip], cache, settings, instrument)
-                counter = {"frames": 0}
 
-                def on_frame(number, message=message, counter=counter):
-                    counter["frames"] += 1
-                    progress(done + counter["frames"], total, f"{message} frame {number}", stage="render")
+            def on_frame(number, message=message, counter=itertools.count(done + 1)):
+                progress(next(counter), total, f"{message} frame {number}", stage="render")
 
-                result = run_case(inputs_of[task.case.case_id], task.contender, settings, scorer,
-                                  os.path.join(out, "cache"), task.fingerprint,
-                                  task.path.replace(".json", ".thumbs.npz"), on_frame)
-            except PortraitAnimatorError as error:  # the input's fault (no face in a still...): final
-                result = _failed(task, str(error))
-                result.save(task.path)
-            except Exception as error:  # a bug must not lose a long run: report it, retry on the next run
-                log.exception("%s with %s failed", task.case.case_id, task.contender.name)
-                result = _failed(task, f"internal error ({type(error).__name__}: {error}); rerun to retry")
-            else:
-                result.save(task.path)
+            def inputs(case=task.case):
+                if case.case_id not in inputs_of:
+                    inputs_of[case.case_id] = _inputs(case, tracks[clip], cache, settings, instrument)
+                return inputs_of[case.case_id]
+
+            results.append(_run_task(task, inputs, settings, scorer, os.path.join(out, "cache"), on_frame))
             done += len(task.case.window)
-            results.append(result)
         scorer.forget()
 
     notes = _notes(request, stills, groups)
@@ -154,6 +144,21 @@ def run_evaluation(request: EvaluationRequest, progress: Progress | None = None)
     progress(total, total, "writing the report", stage="report")
     report.write_report(out, document, results)
     return document
+
+
+def _run_task(task: _Task, inputs: Callable[[], CaseInputs], settings: EvaluationSettings, scorer: FrameScorer,
+              cache_folder: str, on_frame: Callable[[int], None]) -> CaseResult:
+    """Run one (case, contender) and keep its result on disk, unless a bug stopped it (then it is retried)."""
+    try:
+        result = run_case(inputs(), task.contender, settings, scorer, cache_folder, task.fingerprint,
+                          task.path.replace(".json", ".thumbs.npz"), on_frame)
+    except PortraitAnimatorError as error:  # the input's fault (no face in a still...): final
+        result = _failed(task, str(error))
+    except Exception as error:  # a bug must not lose a long run: report it, retry on the next run
+        log.exception("%s with %s failed", task.case.case_id, task.contender.name)
+        return _failed(task, f"internal error ({type(error).__name__}: {error}); rerun to retry")
+    result.save(task.path)
+    return result
 
 
 # ------------------------------------------------------------------------------------ planning
