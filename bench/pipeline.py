@@ -87,7 +87,7 @@ def bench(still: str, clip: str, frames: int, crop_size: int, fmt: str, scratch:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clip", default="lp_d3.mp4")
-    parser.add_argument("--still", default="lp_s9_painting_mona_lisa.jpg")
+    parser.add_argument("--still", default="lp_s42_photo_young_woman.jpg")  # 512x512
     parser.add_argument("--frames", type=int, default=120)
     parser.add_argument("--crop-sizes", type=int, nargs="+", default=[256, 512])
     parser.add_argument("--format", choices=("png", "exr"), default="png")

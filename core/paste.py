@@ -81,12 +81,18 @@ class PasteBack:
             return warped, None if self.still_alpha is None else self.still_alpha[y0:y1, x0:x1]
         # Resample the smooth displacement, not the map itself: OpenCV samples at 1/32 of a crop pixel, which
         # would be a visible error in still pixels when the face is much larger than the crop.
-        displacement = rendered.source_map - self.centres
-        mx = qx + 0.5 + cv2.remap(displacement[..., 0], qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        my = qy + 0.5 + cv2.remap(displacement[..., 1], qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        moved = cv2.remap(rendered.source_map - self.centres, qx, qy, cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+        mx, my = moved[..., 0], moved[..., 1]
+        mx += qx + 0.5
+        my += qy + 0.5
         t = self.still_from_crop
-        sx = t[0, 0] * mx + t[0, 1] * my + (t[0, 2] - 0.5)
-        sy = t[1, 0] * mx + t[1, 1] * my + (t[1, 2] - 0.5)
+        sx = t[0, 0] * mx
+        sx += t[0, 1] * my
+        sx += t[0, 2] - 0.5
+        sy = t[1, 0] * mx
+        sy += t[1, 1] * my
+        sy += t[1, 2] - 0.5
         warped = cv2.remap(self.still_rgb, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         warped_alpha = None
         if self.still_alpha is not None:
