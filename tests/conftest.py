@@ -46,3 +46,17 @@ def bundled_face():
     return {"still": still, "face": face, "crop_from_still": matrix,
             "landmarks": align.apply(matrix, face.landmarks).astype(np.float64),
             "dense": align.apply(matrix, face.dense).astype(np.float64)}
+
+
+@pytest.fixture(scope="module")
+def bundled_source(bundled_face):
+    """The bundled still as a renderer's one-shot source at crop 512."""
+    import numpy as np
+
+    from portrait_animator.face_analysis import crop_face
+    from portrait_animator.render.base import SourceFace, SourceShot
+
+    crop = crop_face(bundled_face["still"].rgb, bundled_face["crop_from_still"], 512)
+    return SourceFace([SourceShot(crop, bundled_face["landmarks"].astype(np.float32),
+                                  bundled_face["dense"].astype(np.float32))], 512,
+                      bundled_face["crop_from_still"], bundled_face["still"].rgb)

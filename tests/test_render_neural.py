@@ -8,7 +8,6 @@ import torch
 
 from portrait_animator.config import FrameRange, OutputConfig, RenderJob
 from portrait_animator.errors import JobFieldError
-from portrait_animator.face_analysis import crop_face
 from portrait_animator.io.images import read_image
 from portrait_animator.models.checkpoint import ModelCard, load_model, save_checkpoint
 from portrait_animator.models.config import network_config
@@ -21,14 +20,6 @@ from portrait_animator.presets import preset_track
 from portrait_animator.render.base import SourceFace, SourceShot, TargetFace
 from portrait_animator.render.neural import NeuralRenderer, create_neural_renderer, face_matte
 from portrait_animator.render.warp import WarpRenderer
-
-
-@pytest.fixture(scope="module")
-def source(bundled_face):
-    crop = crop_face(bundled_face["still"].rgb, bundled_face["crop_from_still"], 512)
-    return SourceFace([SourceShot(crop, bundled_face["landmarks"].astype(np.float32),
-                                  bundled_face["dense"].astype(np.float32))], 512,
-                      bundled_face["crop_from_still"], bundled_face["still"].rgb)
 
 
 def _checkpoint(path, kind, stage="meta", head=None):
@@ -46,32 +37,32 @@ def _checkpoint(path, kind, stage="meta", head=None):
     return str(path)
 
 
-def _renderer(path, source):
+def _renderer(path, bundled_source):
     renderer = NeuralRenderer(load_model(path), path, torch.device("cpu"))
-    renderer.prepare(source)
+    renderer.prepare(bundled_source)
     return renderer
 
 
-def _talking_target(source, frame=20):
-    track = preset_track("talk", source.crop.landmarks, frames=frame + 1, seed=1)
+def _talking_target(bundled_source, frame=20):
+    track = preset_track("talk", bundled_source.crop.landmarks, frames=frame + 1, seed=1)
     from portrait_animator.config import MotionConfig
     from portrait_animator.motion import MotionTransfer
 
-    shapes = MotionTransfer(MotionConfig(), source.crop.landmarks, source.crop.dense).transfer(track)
+    shapes = MotionTransfer(MotionConfig(), bundled_source.crop.landmarks, bundled_source.crop.dense).transfer(track)
     return TargetFace(frame, shapes.landmarks[frame], shapes.dense[frame])
 
 
-def test_an_untrained_hybrid_renders_exactly_the_warp(tmp_path, source):
-    hybrid = _renderer(_checkpoint(tmp_path / "h.safetensors", "neural-hybrid"), source)
+def test_an_untrained_hybrid_renders_exactly_the_warp(tmp_path, bundled_source):
+    hybrid = _renderer(_checkpoint(tmp_path / "h.safetensors", "neural-hybrid"), bundled_source)
     warp = WarpRenderer()
-    warp.prepare(source)
-    target = _talking_target(source)
+    warp.prepare(bundled_source)
+    target = _talking_target(bundled_source)
     ours, theirs = hybrid.render(target), warp.render(target)
     np.testing.assert_array_equal(ours.rgb, np.clip(theirs.rgb, 0, 1))
     np.testing.assert_array_equal(ours.source_map, theirs.source_map)
     np.testing.assert_array_equal(ours.matte, theirs.matte)
-    pasted = paste_back(source.still_rgb, None, source.crop_from_still, ours)
-    expected = paste_back(source.still_rgb, None, source.crop_from_still, theirs)
+    pasted = paste_back(bundled_source.still_rgb, None, bundled_source.crop_from_still, ours)
+    expected = paste_back(bundled_source.still_rgb, None, bundled_source.crop_from_still, theirs)
     assert np.abs(pasted.rgb - expected.rgb).max() < 1e-5
     assert hybrid.describe()["renderer"] == "neural-hybrid" and hybrid.describe()["mode"] == "feed-forward"
 
@@ -82,11 +73,11 @@ def _redden(generator):
         generator.head.bias[:] = torch.tensor([0.2, 0.0, 0.0, 0.0])  # σ(0) = 0.5, 2·tanh(0.2) ≈ 0.39
 
 
-def test_a_hybrid_correction_lands_where_the_network_puts_it(tmp_path, source):
-    hybrid = _renderer(_checkpoint(tmp_path / "red.safetensors", "neural-hybrid", head=_redden), source)
+def test_a_hybrid_correction_lands_where_the_network_puts_it(tmp_path, bundled_source):
+    hybrid = _renderer(_checkpoint(tmp_path / "red.safetensors", "neural-hybrid", head=_redden), bundled_source)
     warp = WarpRenderer()
-    warp.prepare(source)
-    target = _talking_target(source)
+    warp.prepare(bundled_source)
+    target = _talking_target(bundled_source)
     ours, theirs = hybrid.render(target), warp.render(target)
     gain = 0.5 * 2 * np.tanh(0.2) / 2  # mask · correction, from [-1, 1] to [0, 1] units
     expected = np.clip(np.clip(theirs.rgb, 0, 1) + np.array([gain, 0, 0], np.float32), 0, 1)
@@ -94,8 +85,8 @@ def test_a_hybrid_correction_lands_where_the_network_puts_it(tmp_path, source):
     assert np.abs(ours.rgb[inner] - expected[inner]).max() < 0.02
     assert ours.matte[inner].min() > 0.99  # a change everywhere: animated everywhere
     # Paste-back at full resolution shows the same correction: the still's pixels plus the red gain.
-    pasted = paste_back(source.still_rgb, None, source.crop_from_still, ours)
-    warp_pasted = paste_back(source.still_rgb, None, source.crop_from_still, theirs)
+    pasted = paste_back(bundled_source.still_rgb, None, bundled_source.crop_from_still, ours)
+    warp_pasted = paste_back(bundled_source.still_rgb, None, bundled_source.crop_from_still, theirs)
     face = pasted.matte > 0.999
     difference = (pasted.rgb - warp_pasted.rgb)[face]
     unclipped = warp_pasted.rgb[face][:, 0] < 1 - gain - 0.01
@@ -103,11 +94,11 @@ def test_a_hybrid_correction_lands_where_the_network_puts_it(tmp_path, source):
     assert np.abs(difference[:, 1:]).mean() < 0.01
 
 
-def test_the_paper_renderer_draws_a_face_inside_a_feathered_matte(tmp_path, source):
-    renderer = _renderer(_checkpoint(tmp_path / "p.safetensors", "neural-paper"), source)
-    out = renderer.render(_talking_target(source))
+def test_the_paper_renderer_draws_a_face_inside_a_feathered_matte(tmp_path, bundled_source):
+    renderer = _renderer(_checkpoint(tmp_path / "p.safetensors", "neural-paper"), bundled_source)
+    out = renderer.render(_talking_target(bundled_source))
     assert out.rgb.shape == (512, 512, 3) and out.source_map is None
-    landmarks = _talking_target(source).landmarks
+    landmarks = _talking_target(bundled_source).landmarks
     nose = np.round(landmarks[30]).astype(int)
     assert out.matte[nose[1], nose[0]] > 0.99 and out.matte[:8, :8].max() == 0.0
     assert out.matte[:2].max() == 0.0 and out.matte[:, -2:].max() == 0.0  # the crop edge stays the still's
@@ -117,15 +108,16 @@ def test_the_paper_renderer_draws_a_face_inside_a_feathered_matte(tmp_path, sour
     assert out.rgb.std() > 0.01  # an image, not a constant
 
 
-def test_feed_forward_reads_the_shots_and_fine_tuned_reads_its_person(tmp_path, source):
+def test_feed_forward_reads_the_shots_and_fine_tuned_reads_its_person(tmp_path, bundled_source):
     meta = _checkpoint(tmp_path / "meta.safetensors", "neural-paper")
-    target = _talking_target(source)
-    first = _renderer(meta, source).render(target).rgb
-    darker = SourceFace([SourceShot(source.crop.rgb * 0.5, source.crop.landmarks, source.crop.dense)], 512,
-                        source.crop_from_still, source.still_rgb)
+    target = _talking_target(bundled_source)
+    first = _renderer(meta, bundled_source).render(target).rgb
+    crop = bundled_source.crop
+    darker = SourceFace([SourceShot(crop.rgb * 0.5, crop.landmarks, crop.dense)], 512,
+                        bundled_source.crop_from_still, bundled_source.still_rgb)
     assert np.abs(_renderer(meta, darker).render(target).rgb - first).mean() > 1e-4  # ê from the shots
     person = _checkpoint(tmp_path / "person.safetensors", "neural-paper", stage="finetuned")
-    tuned = _renderer(person, source)
+    tuned = _renderer(person, bundled_source)
     assert tuned.describe()["mode"] == "fine-tuned"
     assert np.array_equal(tuned.render(target).rgb, _renderer(person, darker).render(target).rgb)  # ψ′ only
 

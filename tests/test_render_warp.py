@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from portrait_animator import align
-from portrait_animator.face_analysis import crop_face
 from portrait_animator.landmarks import mediapipe_topology as mpt
 from portrait_animator.motion import MotionTransfer
 from portrait_animator.config import MotionConfig
@@ -15,45 +14,37 @@ from portrait_animator.render.warp import WarpRenderer
 
 
 @pytest.fixture(scope="module")
-def source(bundled_face):
-    crop = crop_face(bundled_face["still"].rgb, bundled_face["crop_from_still"], 512)
-    return SourceFace([SourceShot(crop, bundled_face["landmarks"].astype(np.float32),
-                                  bundled_face["dense"].astype(np.float32))], 512,
-                      bundled_face["crop_from_still"], bundled_face["still"].rgb)
-
-
-@pytest.fixture(scope="module")
-def renderer(source):
+def renderer(bundled_source):
     warp = WarpRenderer()
-    warp.prepare(source)
+    warp.prepare(bundled_source)
     return warp
 
 
-def _target(source, frame=1, landmarks=None, dense=None):
-    crop = source.crop
+def _target(bundled_source, frame=1, landmarks=None, dense=None):
+    crop = bundled_source.crop
     return TargetFace(frame, crop.landmarks if landmarks is None else landmarks.astype(np.float32),
                       crop.dense if dense is None else dense.astype(np.float32))
 
 
-def _preset_shapes(source, name, frames=60):
-    track = preset_track(name, source.crop.landmarks, frames=frames, seed=3)
-    return MotionTransfer(MotionConfig(), source.crop.landmarks, source.crop.dense).transfer(track)
+def _preset_shapes(bundled_source, name, frames=60):
+    track = preset_track(name, bundled_source.crop.landmarks, frames=frames, seed=3)
+    return MotionTransfer(MotionConfig(), bundled_source.crop.landmarks, bundled_source.crop.dense).transfer(track)
 
 
-def test_the_neutral_target_gives_back_the_still(source, renderer):
-    out = renderer.render(_target(source))
-    assert np.abs(out.rgb - source.crop.rgb).max() < 1e-3
+def test_the_neutral_target_gives_back_the_still(bundled_source, renderer):
+    out = renderer.render(_target(bundled_source))
+    assert np.abs(out.rgb - bundled_source.crop.rgb).max() < 1e-3
     assert out.matte.max() < 1e-3 and out.overlay is None
 
 
-def test_head_motion_moves_the_face_and_leaves_the_crop_edge(source, renderer):
+def test_head_motion_moves_the_face_and_leaves_the_crop_edge(bundled_source, renderer):
     shift = np.array([12.0, -7.0])
-    out = renderer.render(_target(source, landmarks=source.crop.landmarks + shift,
-                                  dense=source.crop.dense + shift))
-    face = align.apply(np.eye(2, 3), source.crop.landmarks)
+    out = renderer.render(_target(bundled_source, landmarks=bundled_source.crop.landmarks + shift,
+                                  dense=bundled_source.crop.dense + shift))
+    face = align.apply(np.eye(2, 3), bundled_source.crop.landmarks)
     x0, y0 = np.floor(face.min(0)).astype(int)
     x1, y1 = np.ceil(face.max(0)).astype(int)
-    before = cv2.cvtColor(source.crop.rgb, cv2.COLOR_RGB2GRAY)[y0:y1, x0:x1]
+    before = cv2.cvtColor(bundled_source.crop.rgb, cv2.COLOR_RGB2GRAY)[y0:y1, x0:x1]
     after = cv2.cvtColor(out.rgb, cv2.COLOR_RGB2GRAY)[y0:y1, x0:x1]
     window = cv2.createHanningWindow(before.shape[::-1], cv2.CV_32F)
     (dx, dy), _ = cv2.phaseCorrelate(before.astype(np.float32), after.astype(np.float32), window)
@@ -65,13 +56,13 @@ def test_head_motion_moves_the_face_and_leaves_the_crop_edge(source, renderer):
     assert out.matte[rim].max() == 0.0 and out.matte[y0:y1, x0:x1].min() > 0.99
 
 
-def test_an_opening_mouth_is_painted_inside(source, renderer):
-    shapes = _preset_shapes(source, "talk", frames=80)
-    crop = source.crop
+def test_an_opening_mouth_is_painted_inside(bundled_source, renderer):
+    shapes = _preset_shapes(bundled_source, "talk", frames=80)
+    crop = bundled_source.crop
     gaps = np.linalg.norm(shapes.dense[:, list(mpt.INNER_LIP_UPPER[3:8])]
                           - shapes.dense[:, list(mpt.INNER_LIP_LOWER[3:8])], axis=-1).mean(-1)
     row = int(np.argmax(gaps))
-    out = renderer.render(_target(source, row + 1, shapes.landmarks[row], shapes.dense[row]))
+    out = renderer.render(_target(bundled_source, row + 1, shapes.landmarks[row], shapes.dense[row]))
     inner = np.vstack([shapes.dense[row][list(mpt.INNER_LIP_UPPER)],
                        shapes.dense[row][list(mpt.INNER_LIP_LOWER)][::-1][1:-1]])
     mask = np.zeros((512, 512), np.uint8)
@@ -87,13 +78,13 @@ def test_an_opening_mouth_is_painted_inside(source, renderer):
     assert np.percentile(luma(out.rgb)[mask], 20) < 0.6 * np.median(luma(crop.rgb)[lip_mask.astype(bool)])
 
 
-def test_a_blink_covers_the_eye_with_lid(source, renderer):
-    shapes = _preset_shapes(source, "blink")
-    crop = source.crop
+def test_a_blink_covers_the_eye_with_lid(bundled_source, renderer):
+    shapes = _preset_shapes(bundled_source, "blink")
+    crop = bundled_source.crop
     openness = np.array([np.linalg.norm(s[list(mpt.RIGHT_EYE_UPPER[3:6])] - s[list(mpt.RIGHT_EYE_LOWER[3:6])],
                                         axis=-1).mean() for s in shapes.dense])
     row = int(np.argmin(openness))
-    out = renderer.render(_target(source, row + 1, shapes.landmarks[row], shapes.dense[row]))
+    out = renderer.render(_target(bundled_source, row + 1, shapes.landmarks[row], shapes.dense[row]))
     for upper, lower in ((mpt.RIGHT_EYE_UPPER, mpt.RIGHT_EYE_LOWER), (mpt.LEFT_EYE_UPPER, mpt.LEFT_EYE_LOWER)):
         eye = np.vstack([crop.dense[list(upper)], crop.dense[list(lower)][::-1][1:-1]])
         mask = np.zeros((512, 512), np.uint8)
@@ -107,9 +98,10 @@ def test_a_blink_covers_the_eye_with_lid(source, renderer):
         assert np.median(after) > np.median(before) + 0.1
 
 
-def test_a_68_point_source_mesh_also_renders(source):
-    crop = source.crop
-    sparse = SourceFace([SourceShot(crop.rgb, crop.landmarks, None)], 512, source.crop_from_still, source.still_rgb)
+def test_a_68_point_source_mesh_also_renders(bundled_source):
+    crop = bundled_source.crop
+    sparse = SourceFace([SourceShot(crop.rgb, crop.landmarks, None)], 512, bundled_source.crop_from_still,
+                        bundled_source.still_rgb)
     warp = WarpRenderer()
     warp.prepare(sparse)
     opened = crop.landmarks.copy()
