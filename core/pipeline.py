@@ -127,7 +127,7 @@ class AnimatePipeline:
                                 None if shot.shapes.dense is None else shot.shapes.dense[row])
             image = next(driver_images) if driver_images is not None else None
             if image is not None:
-                _attach_driver(target, image, shot.driver.track.landmarks[row])
+                attach_driver(target, image, shot.driver.track.landmarks[row])
             rendered = shot.renderer.render(target)
             if self.job.output.paste_back:
                 yield number, paste(rendered)
@@ -198,7 +198,7 @@ def _driver_images(driver: Driver, frame_numbers: list[int]):
     return images()
 
 
-def _attach_driver(target: TargetFace, image: np.ndarray, landmarks: np.ndarray) -> None:
+def attach_driver(target: TargetFace, image: np.ndarray, landmarks: np.ndarray) -> None:
     """Give the renderer the driver's frame and landmarks (for the inside of an opening mouth)."""
     if np.isfinite(landmarks).all():
         target.driver_image = image
