@@ -26,6 +26,9 @@ LANDMARK_BACKENDS = ("mediapipe", "dlib", "face-alignment")
 BIT_DEPTHS = (8, 16)
 EXR_COMPRESSIONS = ("zip", "piz", "dwaa", "none")
 DEFAULT_MAX_STILL_PIXELS = 16384 * 16384
+# Renderers that ship weights with the package, used when a job names no checkpoint.
+SHIPPED_CHECKPOINTS = {"neural-hybrid": os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets",
+                                                     "models", "small_hybrid.safetensors")}
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,11 @@ class RenderJob:
     cache_dir: str | None = None
     max_still_pixels: int = DEFAULT_MAX_STILL_PIXELS
 
+    @property
+    def checkpoint_path(self) -> str | None:
+        """The weights the renderer loads: the job's checkpoint, else the one shipped for its renderer."""
+        return self.checkpoint or SHIPPED_CHECKPOINTS.get(self.renderer)
+
     # ----------------------------------------------------------------------------------------- checks
     def validate(self, source: str | None = None) -> "RenderJob":
         """Raise ``JobFieldError`` naming the first bad field; return self for chaining."""
@@ -139,7 +147,7 @@ class RenderJob:
         _one_of("motion.mode", self.motion.mode, MOTION_MODES, source)
         _one_of("output.bit_depth", self.output.bit_depth, BIT_DEPTHS, source)
         _one_of("output.exr_compression", self.output.exr_compression, EXR_COMPRESSIONS, source)
-        if self.renderer != "warp" and not self.checkpoint:
+        if self.renderer != "warp" and not self.checkpoint_path:
             bad("checkpoint", f"is required by renderer '{self.renderer}'")
         neutral = self.motion.neutral
         if neutral not in ("auto", "first") and not (str(neutral).isdigit() and int(neutral) >= 1):

@@ -143,7 +143,7 @@ class AnimatePipeline:
         writer = FrameWriter(self.pattern, bit_depth=job.output.bit_depth,
                              exr_compression=job.output.exr_compression, overwrite=job.output.overwrite,
                              provenance=build_provenance(
-                                 shot.renderer.describe()["renderer"], job.checkpoint, job.sources, job.driver,
+                                 shot.renderer.describe()["renderer"], job.checkpoint_path, job.sources, job.driver,
                                  driver_sha256=shot.driver.sha256))
         writer.remove_stale_partials()
         result = RenderResult(output=self.pattern, matte=writer.matte_pattern, frames=shot.frame_numbers,

@@ -55,7 +55,7 @@ def report(tmp_path_factory):
     patch.setattr(pipeline_module, "create_renderer",
                   lambda job: NoiseRenderer() if job.renderer == "noise" else original(job))
     args = ["evaluate", "--clips", str(media_path("driving")), "--stills", str(media_path("stills")),
-            "--renderers", "static,warp,noise,oracle-crop,neural-hybrid", "--out", str(out), "--frames", "16",
+            "--renderers", "static,warp,noise,oracle-crop,neural-paper", "--out", str(out), "--frames", "16",
             "--k", "1,8", "--identity-frames", "6", "--only", ",".join(CI_CLIPS + CI_STILLS), "--progress", "none"]
     try:
         assert main(args) == 0
@@ -118,7 +118,7 @@ def test_baselines_bracket_the_warp_renderer(report):
 
 def test_report_files_and_skips(report):
     out, document, _ = report
-    assert "checkpoint" in document["skipped_renderers"]["neural-hybrid"]
+    assert "checkpoint" in document["skipped_renderers"]["neural-paper"]
     assert document["skipped_metrics"]["fid"].startswith("skipped: no weights")
     page = (out / "index.html").read_text()
     for text in ("CSIM-dlib", "warp", "noise", "oracle-crop", "43.0", "0.508", "0.653", "different data"):

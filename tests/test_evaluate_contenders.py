@@ -9,11 +9,16 @@ from portrait_animator.evaluate.protocols import CrossCase, SelfCase
 
 
 def test_baselines_and_warp_run_and_a_neural_renderer_without_checkpoint_is_skipped():
-    usable, skipped = build_contenders(["static", "warp", "oracle-crop", "neural-hybrid"], {})
+    usable, skipped = build_contenders(["static", "warp", "oracle-crop", "neural-paper"], {})
     assert [c.name for c in usable] == ["static", "warp", "oracle-crop"]
     assert [c.baseline for c in usable] == [True, False, True]
-    assert skipped == {"neural-hybrid": "skipped: renderer 'neural-hybrid' needs a checkpoint "
-                                        "(--checkpoint neural-hybrid=PATH)"}
+    assert skipped == {"neural-paper": "skipped: renderer 'neural-paper' needs a checkpoint "
+                                       "(--checkpoint neural-paper=PATH)"}
+
+
+def test_the_hybrid_without_a_checkpoint_runs_the_shipped_small_model():
+    usable, skipped = build_contenders(["warp", "neural-hybrid"], {})
+    assert [c.name for c in usable] == ["warp", "neural-hybrid"] and not skipped
 
 
 def test_a_checkpoint_that_cannot_be_loaded_is_skipped_with_the_reason(tmp_path):

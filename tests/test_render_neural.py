@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from portrait_animator.config import FrameRange, OutputConfig, RenderJob
+from portrait_animator.config import SHIPPED_CHECKPOINTS, FrameRange, OutputConfig, RenderJob
 from portrait_animator.errors import JobFieldError
 from portrait_animator.io.images import read_image
-from portrait_animator.models.checkpoint import ModelCard, load_model, save_checkpoint
+from portrait_animator.io.metadata import read_frame_metadata
+from portrait_animator.io.provenance import file_sha256
+from portrait_animator.models.checkpoint import ModelCard, load_model, read_card, save_checkpoint
 from portrait_animator.models.config import network_config
 from portrait_animator.models.embedder import Embedder
 from portrait_animator.models.generator import Generator
@@ -129,6 +131,19 @@ def test_renderer_kind_must_match_the_checkpoint(tmp_path):
         create_neural_renderer(job)
     job.renderer = "neural"
     assert create_neural_renderer(job).name == "neural-hybrid"
+
+
+@pytest.mark.slow
+def test_the_hybrid_without_a_checkpoint_renders_with_the_shipped_small_model(tmp_path, bundled_still):
+    job = RenderJob(sources=[str(bundled_still)], driver="preset:talk", frames=FrameRange.parse("1-2"), crop_size=256,
+                    renderer="neural-hybrid", output=OutputConfig(pattern=str(tmp_path / "shot.####.png")),
+                    cache_dir=str(tmp_path / "cache")).validate()
+    assert AnimatePipeline(job).run().written == [1, 2]
+    fields = read_frame_metadata(str(tmp_path / "shot.0002.png"))
+    assert fields["renderer"] == "neural-hybrid" and fields["checkpoint"] == "small_hybrid.safetensors"
+    assert fields["checkpoint_sha256"] == file_sha256(SHIPPED_CHECKPOINTS["neural-hybrid"])
+    card = read_card(SHIPPED_CHECKPOINTS["neural-hybrid"])
+    assert (card.network.name, card.network.kind, card.stage) == ("small", "neural-hybrid", "meta")
 
 
 @pytest.mark.slow

@@ -59,8 +59,7 @@ def start_render(context) -> tasks.EngineTask:
     spec = JobSpec(
         sources=[source], driver=driver, pattern=pattern, name=name, frames=frames,
         renderer=current.renderer,
-        checkpoint=(existing_path(current.checkpoint, stills.blend_folder(), "checkpoint")
-                    if current.renderer != 'warp' else None),
+        checkpoint=_checkpoint(current),
         device=preferences.get(context).device, crop_size=int(current.crop_size),
         face=None if current.face_index < 0 else current.face_index, motion_mode=motion_mode, neutral=neutral,
         gains={"head": current.head_gain, "eyes": current.eyes_gain, "brows": current.brows_gain,
@@ -105,6 +104,14 @@ def _driver(context) -> str:
         return f"preset:{current.driver_preset}"
     path = driver_file(context)
     return sequence_pattern(path) if current.driver_kind == 'SEQUENCE' else path
+
+
+def _checkpoint(current) -> str | None:
+    """The checkpoint file of a neural renderer; none for the warp, nor for a neural-hybrid left empty (the
+    engine then loads the small model it ships)."""
+    if current.renderer == 'warp' or (current.renderer == 'neural-hybrid' and not current.checkpoint.strip()):
+        return None
+    return existing_path(current.checkpoint, stills.blend_folder(), "checkpoint")
 
 
 def _finish_render(context, task: tasks.EngineTask) -> tasks.Report:

@@ -127,9 +127,9 @@ def build_contenders(names: list[str], checkpoints: dict[str, str], device: str 
 
 def unavailable_reason(name: str, checkpoint: str | None, device: str = "auto") -> str | None:
     """Why renderer ``name`` cannot run here, or None when the pipeline can build it."""
-    if name in RENDERERS and name != "warp" and not checkpoint:
-        return f"skipped: renderer '{name}' needs a checkpoint (--checkpoint {name}=PATH)"
     job = RenderJob(sources=[], driver="", renderer=name, checkpoint=checkpoint, device=device)
+    if name in RENDERERS and name != "warp" and not job.checkpoint_path:
+        return f"skipped: renderer '{name}' needs a checkpoint (--checkpoint {name}=PATH)"
     try:
         pipeline_module.create_renderer(job)  # exactly the factory the pipeline will use
     except Exception as error:  # whatever stops it from being built here is the reason it is skipped

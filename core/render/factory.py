@@ -8,7 +8,7 @@ from .warp import WarpRenderer
 
 
 def create_renderer(job: RenderJob) -> FaceRenderer:
-    """A fresh renderer for ``job`` (``warp`` needs no weights; the neural ones load ``job.checkpoint``)."""
+    """A fresh renderer for ``job`` (``warp`` needs no weights; the neural ones load ``job.checkpoint_path``)."""
     if job.renderer == "warp":
         return WarpRenderer()
     from .neural import create_neural_renderer  # torch models load only when a neural renderer is asked for

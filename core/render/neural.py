@@ -170,11 +170,12 @@ def face_matte(landmarks: np.ndarray, size: int) -> np.ndarray:
 
 
 def create_neural_renderer(job: RenderJob) -> NeuralRenderer:
-    """The renderer for ``job.renderer`` (neural, neural-paper or neural-hybrid) from ``job.checkpoint``."""
+    """The renderer for ``job.renderer`` (neural, neural-paper or neural-hybrid) from its checkpoint."""
     device = pick_device(job.device)
-    model = load_model(job.checkpoint, device)
+    path = job.checkpoint_path
+    model = load_model(path, device)
     kind = model.card.network.kind
     if job.renderer != "neural" and job.renderer != kind:
-        raise JobFieldError("checkpoint", f"{job.checkpoint} holds a '{kind}' model, but renderer "
+        raise JobFieldError("checkpoint", f"{path} holds a '{kind}' model, but renderer "
                             f"'{job.renderer}' was asked for (use --renderer {kind} or --renderer neural)")
-    return NeuralRenderer(model, job.checkpoint, device)
+    return NeuralRenderer(model, path, device)

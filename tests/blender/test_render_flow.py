@@ -73,6 +73,23 @@ def test_render_writes_the_job_runs_the_engine_and_loads_the_frames(context, pre
     assert status.format_seconds(65) == "1:05" and status.format_seconds(3725) == "1:02:05"
 
 
+def test_the_neural_hybrid_needs_no_checkpoint_the_paper_model_does(context, preset_shot, tmp_path):
+    import bpy
+    from portrait_animator.config import RenderJob
+
+    preset_shot.renderer = 'neural-paper'
+    before = scene_state(context)
+    with pytest.raises(RuntimeError, match="no checkpoint set"):
+        bpy.ops.portrait_animator.render()
+    assert scene_state(context) == before
+    preset_shot.renderer = 'neural-hybrid'  # checkpoint left empty: the engine's shipped small model
+    context.scene.frame_end = 3
+    level, message = addon_part("workflows.render").start_render(context).wait(context)
+    assert level == 'INFO' and "Rendered 2 frames" in message, message
+    job = RenderJob.load(str(tmp_path / "renders" / "take.job.json"))
+    assert job.renderer == "neural-hybrid" and job.checkpoint is None
+
+
 def test_unwritable_output_folder_is_a_clear_report_and_changes_nothing(context, preset_shot, tmp_path):
     import bpy
 
