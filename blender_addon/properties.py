@@ -92,7 +92,8 @@ class PortraitAnimatorSettings(PropertyGroup):
 
     renderer: EnumProperty(name="Renderer", items=(
         ('warp', "Warp", "Landmark-driven warp of the still: no weights needed"),
-        ('neural-hybrid', "Neural Hybrid", "Warp refined by a network (the engine's small model unless a checkpoint is given)"),
+        ('neural-hybrid', "Neural Hybrid",
+         "Warp refined by a network (the engine's small model unless a checkpoint is given)"),
         ('neural-paper', "Neural (Paper)", "The few-shot talking-head generator (needs a checkpoint)"),
     ), default='warp')
     checkpoint: StringProperty(name="Checkpoint", subtype='FILE_PATH', options=PATH_OPTIONS)
