@@ -31,6 +31,11 @@ SHIPPED_CHECKPOINTS = {"neural-hybrid": os.path.join(os.path.dirname(os.path.abs
                                                      "models", "small_hybrid.safetensors")}
 
 
+def checkpoint_for(renderer: str, checkpoint: str | None) -> str | None:
+    """The weights ``renderer`` loads: ``checkpoint`` when given, else the one shipped for it (None for warp)."""
+    return checkpoint or SHIPPED_CHECKPOINTS.get(renderer)
+
+
 @dataclass(frozen=True)
 class FrameRange:
     """An inclusive range of 1-based driver frame numbers; ``None`` ends are open."""
@@ -127,7 +132,7 @@ class RenderJob:
     @property
     def checkpoint_path(self) -> str | None:
         """The weights the renderer loads: the job's checkpoint, else the one shipped for its renderer."""
-        return self.checkpoint or SHIPPED_CHECKPOINTS.get(self.renderer)
+        return checkpoint_for(self.renderer, self.checkpoint)
 
     # ----------------------------------------------------------------------------------------- checks
     def validate(self, source: str | None = None) -> "RenderJob":

@@ -37,7 +37,8 @@ def register(subparsers) -> None:
     parser.add_argument("--overwrite", action="store_true", help="re-render frames that already exist")
     parser.add_argument("--preview", metavar="MP4", help="also write an H.264 preview movie")
     parser.add_argument("--renderer", choices=RENDERERS, default="warp")
-    parser.add_argument("--checkpoint", help="model checkpoint for the neural renderers (neural-hybrid: the shipped small model when not given)")
+    parser.add_argument("--checkpoint", help="model checkpoint for the neural renderers "
+                        "(neural-hybrid: the shipped small model when not given)")
     parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--backend", choices=LANDMARK_BACKENDS, default="mediapipe", help="landmark backend")
     parser.add_argument("--bit-depth", type=int, choices=(8, 16), default=8, help="PNG/TIFF bit depth")

@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 
 from ..cache import FileCache
-from ..config import SHIPPED_CHECKPOINTS
+from ..config import checkpoint_for
 from ..errors import JobFieldError, PortraitAnimatorError, UnreadableFileError
 from ..io.atomic import atomic_path
 from ..io.frames import make_output_folder
@@ -211,8 +211,8 @@ def _task(case, contender, out, request, settings, perceptual) -> _Task:
                  "case": {k: v for k, v in asdict(case).items()},
                  "clip": _file_identity(case.clip),
                  "still": _file_identity(getattr(case, "still", None)),
-                 "checkpoint": _file_identity(settings.checkpoints.get(contender.renderer)
-                                              or SHIPPED_CHECKPOINTS.get(contender.renderer)),
+                 "checkpoint": _file_identity(checkpoint_for(contender.renderer,
+                                                             settings.checkpoints.get(contender.renderer))),
                  "settings": settings.fingerprint_fields(), "lpips": perceptual.lpips is not None}
     fingerprint = hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode()).hexdigest()[:20]
     path = os.path.join(out, "cases", case.case_id, f"{contender.name}.json")

@@ -16,7 +16,7 @@ summary = {protocol: {contender: {m: round(values[m]["mean"], 4) for m in METRIC
                                   if values.get(m, {}).get("mean") is not None}
                       for contender, values in contenders.items()}
            for protocol, contenders in results["summary"].items()}
-clips = sorted({case["clip"] for case in results["cases"] if "clip" in case}) if isinstance(results["cases"], list) else []
+clips = sorted({case["clip"] for case in results["cases"] if "clip" in case})
 card = record_metrics(checkpoint, {"held_out_evaluation": {
     "what": "self-reenactment on the clips of persons never seen in training (persons_held_out.txt); "
             "K = 1 source frame; 64 scored frames per clip; crop 256; CSIM-dlib is dlib's face descriptor, "
