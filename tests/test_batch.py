@@ -110,6 +110,44 @@ def test_an_unreachable_ray_cluster_is_a_clear_user_error():
         RayExecutor(f"127.0.0.1:{port}").start()
 
 
+def test_ray_client_connects_again_when_the_cluster_fails_to_start_its_server(monkeypatch):
+    """Ray Client's proxy starts a server process per client; when that start fails on a loaded head node the
+    connection is tried again, and after the last attempt the error names the server's own exception."""
+    import ray
+
+    from portrait_animator.batch import ray_cluster
+
+    failure = ("Initialization failure from server:\nTraceback (most recent call last):\n  File \"proxier.py\", "
+               "line 765, in Datapath\nRuntimeError: Starting Ray client server failed.")
+    attempts = []
+
+    def init(address, **options):
+        attempts.append(address)
+        if len(attempts) < fail_times:
+            raise ConnectionAbortedError(failure)
+
+    monkeypatch.setattr(ray, "init", init)
+    monkeypatch.setattr(ray_cluster, "CLIENT_RETRY_WAIT_S", 0.0)
+    fail_times = 3  # two failures, then the cluster answers
+    RayExecutor("ray://127.0.0.1:10001")._connect(ray, {})
+    assert attempts == ["ray://127.0.0.1:10001"] * 3
+
+    with socket.socket() as server:  # something answers at the address, so start() reaches ray.init
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        address = f"ray://127.0.0.1:{server.getsockname()[1]}"
+        attempts.clear()
+        fail_times = 99
+        with pytest.raises(JobFieldError, match="Initialization failure from server.*Starting Ray client server "
+                                                "failed"):
+            RayExecutor(address).start()
+        assert len(attempts) == ray_cluster.CLIENT_CONNECT_ATTEMPTS
+        attempts.clear()
+        with pytest.raises(JobFieldError, match="Initialization failure"):  # not Ray Client: tried once
+            RayExecutor(address.removeprefix("ray://")).start()
+        assert len(attempts) == 1
+
+
 def test_ray_chunks_ask_for_a_gpu_only_where_the_job_uses_one():
     executor = RayExecutor("auto", gpus_per_chunk=0.5)
     assert executor.gpus_for("cuda") == 0.5 and executor.gpus_for("cpu") == 0.0

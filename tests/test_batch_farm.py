@@ -361,7 +361,8 @@ def ray_cluster():
     threading.Thread(target=read, daemon=True).start()
     try:
         assert started.get(timeout=120), "ray start --head failed"
-        yield {"address": f"127.0.0.1:{gcs}", "client": f"ray://127.0.0.1:{client}", "head": head.pid, "env": env}
+        yield {"address": f"127.0.0.1:{gcs}", "client": f"ray://127.0.0.1:{client}", "head": head.pid, "env": env,
+               "logs": Path(temp) / "session_latest" / "logs"}
     finally:
         processes = _descendants(head.pid)
         os.killpg(head.pid, signal.SIGTERM)
@@ -396,6 +397,13 @@ def _descendants(root: int) -> list[int]:
             found.append(child)
             todo.append(child)
     return found
+
+
+def _client_server_logs(folder: Path) -> str:
+    """The tail of each Ray Client server log of the cluster, for a failure message."""
+    tails = [f"\n--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+             for log in sorted(folder.glob("ray_client_server*"))]
+    return "".join(tails) or f"\n(no Ray Client server logs in {folder})"
 
 
 def _chunk_task_pids(head: int) -> list[int]:
@@ -459,7 +467,7 @@ def test_ray_client_address_renders_a_shot(tmp_path, references, ray_cluster):
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ray_cluster["env"],
                                start_new_session=True)
     code, stderr = finish(process)
-    assert code == 0, stderr
+    assert code == 0, stderr + _client_server_logs(ray_cluster["logs"])
     report = json.loads(report_path.read_text())
     assert report["workers"] == ray_cluster["client"] and report["totals"]["written"] == 10
     assert_frames_match(tmp_path, references, ["jobs"])

@@ -23,7 +23,20 @@ from .executor import ExecutorEvent
 DEFAULT_RETRIES = 2
 LOCAL_OBJECT_STORE_BYTES = 100 * 1024 * 1024  # chunks pass only small dicts; keep the local cluster lean
 CONNECT_TIMEOUT_S = 10.0
+CLIENT_CONNECT_ATTEMPTS = 3
+CLIENT_RETRY_WAIT_S = 2.0
+CLIENT_SERVER_START_FAILED = "Initialization failure from server"  # Ray Client's words for it
 TASK_NAME = "portrait-animator-chunk"  # Ray titles a worker process "ray::<task name>" while it runs one
+
+
+def _short_reason(error: Exception) -> str:
+    """An error's first line and, where it carries a server's traceback, that traceback's last line (the
+    exception itself), within 400 characters."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    reason = lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}"
+    return reason if len(reason) <= 400 else reason[:200] + " ... " + reason[-195:]
 
 
 def run_chunk_task(task: ChunkTask) -> dict:
@@ -67,11 +80,10 @@ class RayExecutor:
                          object_store_memory=LOCAL_OBJECT_STORE_BYTES, **options)
             elif self._owns_connection:
                 self._check_reachable()
-                ray.init(address=self.address, **options)
+                self._connect(ray, options)
         except (ConnectionError, RuntimeError, ValueError) as error:
-            reason = " ".join(str(error).split())[:300]
-            raise JobFieldError("--workers", f"{self.name}: cannot start or reach the Ray cluster ({reason})") \
-                from None
+            raise JobFieldError("--workers", f"{self.name}: cannot start or reach the Ray cluster "
+                                f"({_short_reason(error)})") from None
         self._started = True
         self.startup.append(time.monotonic() - started)
         resources = ray.cluster_resources()
@@ -81,6 +93,21 @@ class RayExecutor:
             slots = max(slots, int(self._cluster_gpus // max(self.gpus_per_chunk, 1e-6)))
         self.capacity = max(2, 2 * slots)  # keep every slot fed while results travel back
         self._remote = ray.remote(max_retries=self.retries, retry_exceptions=False)(run_chunk_task)
+
+    def _connect(self, ray, options: dict) -> None:
+        """``ray.init`` on the cluster; a Ray Client (``ray://``) connection is tried again when the cluster's
+        proxy failed to start this client's server process, a transient failure on a loaded head node."""
+        for attempt in range(1, CLIENT_CONNECT_ATTEMPTS + 1):
+            try:
+                ray.init(address=self.address, **options)
+                return
+            except ConnectionError as error:
+                if not (self.address.startswith("ray://") and CLIENT_SERVER_START_FAILED in str(error)
+                        and attempt < CLIENT_CONNECT_ATTEMPTS):
+                    raise
+                logging.getLogger(__name__).warning("%s: the cluster could not start a client server (%s); "
+                                                    "connecting again", self.name, _short_reason(error))
+                time.sleep(CLIENT_RETRY_WAIT_S * attempt)
 
     def _check_reachable(self) -> None:
         """A mistyped address fails in seconds here; ``ray.init`` would retry it for minutes."""
