@@ -3,10 +3,13 @@
     python bench/ops.py                      # CPU, 2 threads, everything (a few minutes: torch.compile)
     python bench/ops.py --device cuda        # on a GPU
     python bench/ops.py --skip-compile       # without the torch.compile baseline (saves the compile time)
+    python bench/ops.py --save-points p.npy  # write the face mesh's points, for a GPU machine without mediapipe
+    python bench/ops.py --device cuda --points p.npy
 
 Prints medians (ms), the speed-up of the kernel over the best baseline (>1: kernel faster), and the
 memory-bandwidth floor of each op: the bytes it must move divided by this machine's copy bandwidth, measured
-here too. The mesh is real: MediaPipe's 478 landmarks on the bundled portrait, Delaunay-triangulated with a
+here too. On CUDA each sample is a batch of back-to-back calls timed with CUDA events (launches overlap as they
+do inside a model), and larger sizes are added that do not fit in the GPU's L2 cache. The mesh is real: MediaPipe's 478 landmarks on the bundled portrait, Delaunay-triangulated with a
 frame of fixed border points, driven by an opening jaw and a small head turn.
 """
 
@@ -30,6 +33,8 @@ from portrait_animator import ops
 STILL = Path(__file__).resolve().parents[1] / "core" / "assets" / "stills" / "eileen_collins_nasa.png"
 ADAIN_SHAPES = [(8, 256, 64, 64), (1, 512, 32, 32)]
 WARP_SIZES = [256, 512, 1024]
+GPU_ADAIN_SHAPES = [(32, 256, 64, 64)]  # 128 MiB: larger than any GPU's L2, so the floor is DRAM's
+GPU_WARP_SIZES = [2048]
 
 
 CLOCK = time.perf_counter  # --clock cpu: time.thread_time, immune to other processes on a shared machine
@@ -37,17 +42,37 @@ CLOCK = time.perf_counter  # --clock cpu: time.thread_time, immune to other proc
 
 def median_ms(fn, device: str, min_runs: int = 5, budget_s: float = 2.0) -> float:
     """Median time of fn() in ms, after two warm-up calls; runs until min_runs and budget_s are met."""
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    if device == "cuda":
+        return median_ms_cuda(fn, budget_s)
     for _ in range(2):
         fn()
-    sync()
     times, start = [], time.perf_counter()
     while len(times) < min_runs or (time.perf_counter() - start < budget_s and len(times) < 200):
         t0 = CLOCK()
         fn()
-        sync()
         times.append(CLOCK() - t0)
     return 1e3 * statistics.median(times)
+
+
+def median_ms_cuda(fn, budget_s: float, min_samples: int = 10) -> float:
+    """Median per-call time in ms of batches of calls (about 2 ms each) between two CUDA events."""
+    for _ in range(3):
+        fn()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+
+    def sample(calls: int) -> float:
+        start.record()
+        for _ in range(calls):
+            fn()
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end) / calls
+
+    calls = max(1, min(200, round(2.0 / max(sample(1), 1e-3))))
+    times, began = [], time.perf_counter()
+    while len(times) < min_samples or (time.perf_counter() - began < budget_s and len(times) < 100):
+        times.append(sample(calls))
+    return statistics.median(times)
 
 
 def copy_bandwidth_gbs(device: str) -> float:
@@ -85,7 +110,7 @@ def adain_group_norm(x, scale, bias, eps=1e-5):
 
 
 def bench_adain(device: str, bandwidth: float, compile_baseline: bool) -> None:
-    for shape in ADAIN_SHAPES:
+    for shape in ADAIN_SHAPES + (GPU_ADAIN_SHAPES if device == "cuda" else []):
         n, c = shape[:2]
         x = torch.randn(shape, device=device)
         scale, bias = torch.randn(n, c, device=device), torch.randn(n, c, device=device)
@@ -119,26 +144,38 @@ def bench_adain(device: str, bandwidth: float, compile_baseline: bool) -> None:
 
         train_ms = {name: median_ms(lambda f=f: train(f), device) for name, f in baselines.items()}
         kernel_train = median_ms(lambda: train(lambda *a: ops.adain(*a, backend="compiled")), device)
+        _, mean, rstd = torch.ops.portrait_animator.adain(x, scale, bias, 1e-5)
+        backward_op = median_ms(lambda: torch.ops.portrait_animator.adain_backward(grad, x, scale, mean, rstd,
+                                                                                  [True, True, True]), device)
         best = min(train_ms.values())
         header(f"adain forward + backward {tuple(shape)} float32 on {device}")
         for name, ms in train_ms.items():
             print(row(name, ms, floor_ms=floor_train))
         print(row("kernel", kernel_train, best, floor_train))
+        print(row("kernel: backward op alone (no autograd)", backward_op, floor_ms=floor_train - floor_fwd))
 
 
 # --------------------------------------------------------------------------------------------- mesh warp
 
-def face_mesh(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(crop image HWC float32, src points, dst points, triangles) for a size x size face crop."""
+def read_still() -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(str(STILL)), cv2.COLOR_BGR2RGB)
+
+
+def still_points(still: np.ndarray) -> np.ndarray:
+    """MediaPipe's 478 face-mesh points on the bundled still, in its pixels (478, 2)."""
     import mediapipe as mp
 
-    still = cv2.cvtColor(cv2.imread(str(STILL)), cv2.COLOR_BGR2RGB)
     with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True, max_num_faces=1) as mesh:
         found = mesh.process(still).multi_face_landmarks
     if not found:
         raise SystemExit(f"bench: MediaPipe found no face in {STILL}")
     height, width = still.shape[:2]
-    points = np.array([(p.x * width, p.y * height) for p in found[0].landmark], np.float64)  # (478, 2)
+    return np.array([(p.x * width, p.y * height) for p in found[0].landmark], np.float64)
+
+
+def face_mesh(still: np.ndarray, points: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                         np.ndarray]:
+    """(crop image HWC float32, src points, dst points, triangles) for a size x size face crop."""
     centre = (points.min(0) + points.max(0)) / 2
     half = 0.75 * (points.max(0) - points.min(0)).max()
     x0, y0 = centre - half
@@ -160,9 +197,10 @@ def face_mesh(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     return crop.astype(np.float32) / 255.0, src.astype(np.float32), dst.astype(np.float32), triangles
 
 
-def bench_mesh_warp(device: str, bandwidth: float) -> None:
-    for size in WARP_SIZES:
-        crop, src_np, dst_np, tris_np = face_mesh(size)
+def bench_mesh_warp(device: str, bandwidth: float, points: np.ndarray) -> None:
+    still = read_still()
+    for size in WARP_SIZES + (GPU_WARP_SIZES if device == "cuda" else []):
+        crop, src_np, dst_np, tris_np = face_mesh(still, points, size)
         image = torch.from_numpy(crop).permute(2, 0, 1)[None].contiguous().to(device)
         src, dst = torch.from_numpy(src_np)[None].to(device), torch.from_numpy(dst_np)[None].to(device)
         tris = torch.from_numpy(tris_np).to(device)
@@ -239,7 +277,12 @@ def main() -> None:
     parser.add_argument("--only", choices=["adain", "mesh_warp"], help="run one operator's benchmarks")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="cpu: this thread's CPU time (with --threads 1 on a CPU shared with other jobs)")
+    parser.add_argument("--points", type=Path, help="the face mesh's points from --save-points (no mediapipe)")
+    parser.add_argument("--save-points", type=Path, help="detect the face mesh's points, write them, and exit")
     args = parser.parse_args()
+    if args.save_points:
+        np.save(args.save_points, still_points(read_still()))
+        return
     if args.clock == "cpu":
         if args.threads != 1 or args.device != "cpu":
             parser.error("--clock cpu measures one thread: use it with --threads 1 on the CPU")
@@ -257,7 +300,9 @@ def main() -> None:
     if args.only in (None, "adain"):
         bench_adain(args.device, bandwidth, not args.skip_compile)
     if args.only in (None, "mesh_warp"):
-        bench_mesh_warp(args.device, bandwidth)
+        points = (np.load(args.points) if args.points else
+                  still_points(read_still()))
+        bench_mesh_warp(args.device, bandwidth, points)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ namespace portrait_animator {
 namespace adain_cuda {
 
 constexpr int kThreads = 256;
+// Planes of up to kThreads * kMaxPerThread elements (64x64) are held in registers, one block each.
+constexpr int kMaxPerThread = 16;
 
 // Planes are cut into `splits` chunks of `chunk` elements, one block each.
 struct Split {
