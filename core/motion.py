@@ -9,8 +9,8 @@ Per frame:
 1. head pose: the similarity taking the neutral driver frame to this frame, fitted on rigid points;
 2. expression: this frame with its head pose undone, minus the neutral frame;
 3. the expression is carried into the still's frame (scale/rotation between the two faces) and multiplied by
-   per-region gains; eyelids use the driver's eye-opening *ratio* instead, so a blink closes the still's eyes
-   fully whatever the relative eye sizes; inner lips never cross;
+   per-region gains; eyelids use the driver's eye-opening *ratio* to its typical opening instead, so a blink
+   closes the still's eyes fully whatever the relative eye sizes; inner lips never cross;
 4. the head pose, expressed in the still's frame and scaled by the head gain, moves the result.
 A driver with only 68 points still moves the source's dense mesh: each dense point follows a fixed
 region-aware interpolation of the 68 displacements.
@@ -58,6 +58,14 @@ def mouth_openness(landmarks68: np.ndarray) -> np.ndarray:
     p = np.asarray(landmarks68, dtype=np.float64)
     gap = sum(np.linalg.norm(p[..., a, :] - p[..., b, :], axis=-1) for a, b in ((61, 67), (62, 66), (63, 65)))
     return gap / (3.0 * np.linalg.norm(p[..., 48, :] - p[..., 54, :], axis=-1) + 1e-9)
+
+
+def typical_eye_opening(landmarks68: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(2,) each eye's median opening over the frames with a face: what the still's own eye opening stands
+    for. One frame's opening (the neutral frame's) would be hostage to a wink or half blink there, and would
+    then hold one of the still's eyes wide open, or shut, all shot long."""
+    rows = np.flatnonzero(valid) if np.any(valid) else np.arange(len(landmarks68))
+    return np.median(eye_openness(landmarks68[rows]), axis=0)
 
 
 def choose_neutral(track: LandmarkTrack, how: str) -> int:
@@ -128,7 +136,7 @@ class MotionTransfer:
         gains = self.config.gains
         gain_of = np.array([getattr(gains, name) for name in REGIONS])
         open_src = eye_openness(self.src68)
-        open_neutral = eye_openness(drv[neutral])
+        open_reference = typical_eye_opening(drv, track.valid)
         mode_absolute = self.config.mode == "absolute"
 
         out68 = np.empty_like(drv)
@@ -141,7 +149,7 @@ class MotionTransfer:
                 ratio = np.clip(eye_openness(drv[row]) / np.maximum(open_src, 1e-3), 0.0, 2.0)
             else:
                 delta68 = (unposed - drv[neutral]) @ link.T
-                ratio = _openness_ratio(eye_openness(drv[row]), open_neutral, gains.eyes)
+                ratio = _openness_ratio(eye_openness(drv[row]), open_reference, gains.eyes)
             delta68 = delta68 * gain_of[self.labels68][:, None]
             head = align.scale_motion(align.compose(to_source, align.compose(pose, align.invert(to_source))),
                                       gains.head, centre)

@@ -86,6 +86,21 @@ def test_a_driver_blink_closes_the_stills_eyes_fully(bundled_face, with_dense_dr
     assert motion.eye_openness(shapes.landmarks[0]).mean() == pytest.approx(motion.eye_openness(src68).mean(), abs=0.01)
 
 
+def test_a_wink_on_the_neutral_frame_does_not_hold_an_eye_open_all_shot(bundled_face):
+    """Eye openings are measured against each eye's typical opening over the driver, not the neutral frame's:
+    a neutral frame with the right eye half shut would otherwise open the still's right eye wide whenever
+    the driver's eyes are simply open."""
+    src68 = bundled_face["landmarks"]
+    wink = src68.copy()
+    wink[[37, 38]] += 0.5 * (wink[[41, 40]] - wink[[37, 38]])  # the right upper lid halfway down
+    track = _track([wink] + [src68] * 10)
+    shapes = motion.MotionTransfer(MotionConfig(neutral="first"), src68, bundled_face["dense"]).transfer(track)
+    src_open = motion.eye_openness(src68)
+    assert np.allclose(motion.eye_openness(shapes.landmarks[5]), src_open, rtol=0.05)
+    assert motion.eye_openness(shapes.landmarks[0])[0] < 0.7 * src_open[0]  # the wink itself shows
+    assert motion.eye_openness(shapes.landmarks[0])[1] == pytest.approx(src_open[1], rel=0.05)
+
+
 def test_68_point_drivers_move_the_dense_mesh_region_by_region(bundled_face):
     src68, src_dense = bundled_face["landmarks"], bundled_face["dense"]
     opened = src68.copy()
