@@ -1,7 +1,9 @@
 """Cross-reenactment: a still of person A driven by a clip of person B, measured without ground truth.
 
 Identity must stay A's (dlib descriptor distance to the still) and motion must follow B's (correlation of
-the output's mouth- and eye-opening curves with the driver's, both measured by dlib's landmarks).
+the output's mouth- and eye-opening curves with the driver's, both measured by dlib's landmarks). Beside
+them, how far dlib agrees with the engine's own tracker on the driver itself: the renderer follows that
+tracker, so where the two landmarkers disagree on a real video, no output can follow dlib's curve closely.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class CrossResult:
     mouth_driver: list[float] = field(default_factory=list)
     eyes_output: list[float] = field(default_factory=list)
     eyes_driver: list[float] = field(default_factory=list)
+    mouth_tracker: list[float] = field(default_factory=list)  # the driver by the engine's tracker
+    eyes_tracker: list[float] = field(default_factory=list)
     missed_output: int = 0  # frames where dlib found no face in the output
     missed_driver: int = 0
 
@@ -55,6 +59,8 @@ class CrossResult:
                 "frames": len(self.frames), "identity_distance": round(self.identity_mean, 4),
                 "mouth_correlation": round(self.mouth_correlation, 4),
                 "eyes_correlation": round(self.eyes_correlation, 4),
+                "mouth_tracker_agreement": round(correlation(self.mouth_tracker, self.mouth_driver), 4),
+                "eyes_tracker_agreement": round(correlation(self.eyes_tracker, self.eyes_driver), 4),
                 "driver_mouth_range": round(float(np.ptp(self.mouth_driver)) if self.mouth_driver else 0.0, 4),
                 "driver_eyes_range": round(float(np.ptp(self.eyes_driver)) if self.eyes_driver else 0.0, 4),
                 "missed_output": self.missed_output, "missed_driver": self.missed_driver}
@@ -76,6 +82,8 @@ def measure_cross(still: str, driver: str, frames: FrameRange | None = None, job
             raise ValueError(f"{still}: dlib finds no face in the still; pick another still to measure")
         result = CrossResult(still, driver, job.renderer)
         driver_frames = dict(open_frames(driver).frames(shot.frame_numbers[0], shot.frame_numbers[-1]))
+        track = shot.driver.track
+        track_row = {int(number): row for row, number in enumerate(track.frame_numbers)}
         for number, frame in pipeline.render_frames(shot, shot.frame_numbers):
             out = instrument.measure(to_uint8(frame.rgb))
             drv = instrument.measure(driver_frames.pop(number), with_descriptor=False)
@@ -89,4 +97,7 @@ def measure_cross(still: str, driver: str, frames: FrameRange | None = None, job
             result.mouth_driver.append(float(mouth_openness(drv.landmarks)))
             result.eyes_output.append(float(eye_openness(out.landmarks).mean()))
             result.eyes_driver.append(float(eye_openness(drv.landmarks).mean()))
+            tracked = track.landmarks[track_row[number]]
+            result.mouth_tracker.append(float(mouth_openness(tracked)))
+            result.eyes_tracker.append(float(eye_openness(tracked).mean()))
     return result
