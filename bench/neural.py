@@ -1,13 +1,16 @@
 """Neural system speed on this machine: training steps per second and rendering frames per second at 256².
 
     .venv/bin/python bench/neural.py [--configs small,paper] [--repeat 3] [--frames 10] [--threads N]
+    .venv/bin/python bench/neural.py --save-batches DIR      # the episode batches, for another machine
+    python bench/neural.py --device cuda --batches DIR --skip-rendering    # training steps on a GPU
 
 Training: ``MetaLearner.step`` (E/G update + one D update, weight-free content loss) on a batch of 2
 real episodes (K = 2) from the shared clips, per network configuration and kind; the ratio is against the
 ``small`` neural-paper step measured in the same process. Rendering: ``render()`` per frame of a talking
 preset on the bundled still at crop size 256 (paste-back and writing excluded); the baseline is the warp
 renderer in the same process. Each figure is the best of ``--repeat`` runs (the least disturbed on a
-shared machine); the load average is printed so a reader can judge the noise.
+shared machine); the load average is printed so a reader can judge the noise. The training half needs
+neither MediaPipe nor OpenImageIO when it reads batches saved by ``--save-batches``.
 """
 
 from __future__ import annotations
@@ -17,26 +20,13 @@ import os
 import platform
 import time
 
-import numpy as np
 import torch
 
-from portrait_animator.config import MotionConfig, RenderJob
-from portrait_animator.face_analysis import analyse_source
-from portrait_animator.cache import FileCache
-from portrait_animator.models.checkpoint import ModelCard, build_generator, load_model, save_checkpoint
 from portrait_animator.models.config import network_config
-from portrait_animator.models.embedder import Embedder
 from portrait_animator.models.losses.content import build_content_loss
-from portrait_animator.motion import MotionTransfer
-from portrait_animator.presets import preset_track
-from portrait_animator.render.base import TargetFace
-from portrait_animator.render.neural import NeuralRenderer
-from portrait_animator.render.warp import WarpRenderer
 from portrait_animator.train import distributed
 from portrait_animator.train.config import TrainConfig
-from portrait_animator.train.episodes import EpisodeDataset
 from portrait_animator.train.meta import MetaLearner
-from portrait_animator.train.prepare import prepare_data
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MEDIA = os.environ.get("PORTRAIT_ANIMATOR_MEDIA", os.path.join(ROOT, "..", "shared", "media"))
@@ -53,7 +43,14 @@ def best_time(run, repeat: int) -> float:
     return min(times)
 
 
-def episode_batch(scratch: str, hybrid: bool) -> dict:
+def episode_batch(scratch: str, hybrid: bool, saved: str | None = None) -> dict:
+    """Two episodes of a real clip (prepared here), or the batch ``--save-batches`` wrote to ``saved``."""
+    name = f"episodes-{'hybrid' if hybrid else 'paper'}.pt"
+    if saved:
+        return torch.load(os.path.join(saved, name), weights_only=True)
+    from portrait_animator.train.episodes import EpisodeDataset
+    from portrait_animator.train.prepare import prepare_data
+
     folder = os.path.join(scratch, "videos")
     os.makedirs(folder, exist_ok=True)
     link = os.path.join(folder, "clip.mp4")
@@ -64,16 +61,16 @@ def episode_batch(scratch: str, hybrid: bool) -> dict:
     return torch.utils.data.default_collate([dataset[0], dataset[1]])
 
 
-def bench_training(configs, repeat, scratch):
-    print("\n## Training step (batch 2 episodes, K = 2, weight-free content loss, 1 D step)")
-    placement = distributed.Placement(0, 1, torch.device("cpu"))
+def bench_training(configs, repeat, scratch, device, saved):
+    print(f"\n## Training step (batch 2 episodes, K = 2, weight-free content loss, 1 D step) on {device}")
+    placement = distributed.Placement(0, 1, torch.device(device))
     baseline = None
     for name in configs:
         for kind in ("neural-paper", "neural-hybrid"):
             network = network_config(name, kind=kind)
             learner = MetaLearner(TrainConfig(dataset="", out_dir="", discriminator_steps=1), network, 2,
                                   placement, build_content_loss("l1-msssim"))
-            batch = episode_batch(scratch, network.hybrid)
+            batch = episode_batch(scratch, network.hybrid, saved)  # step() ends in .item(): synchronised
             seconds = best_time(lambda: learner.step(batch), repeat)
             baseline = baseline or seconds
             print(f"{name:>6} {kind:<14} {seconds:7.2f} s/step  {1 / seconds:6.3f} steps/s  "
@@ -81,6 +78,17 @@ def bench_training(configs, repeat, scratch):
 
 
 def bench_rendering(configs, repeat, frames, scratch):
+    from portrait_animator.cache import FileCache
+    from portrait_animator.config import MotionConfig, RenderJob
+    from portrait_animator.face_analysis import analyse_source
+    from portrait_animator.models.checkpoint import ModelCard, build_generator, load_model, save_checkpoint
+    from portrait_animator.models.embedder import Embedder
+    from portrait_animator.motion import MotionTransfer
+    from portrait_animator.presets import preset_track
+    from portrait_animator.render.base import TargetFace
+    from portrait_animator.render.neural import NeuralRenderer
+    from portrait_animator.render.warp import WarpRenderer
+
     print(f"\n## Rendering at 256² (render() only, {frames} frames of preset:talk on the bundled still)")
     job = RenderJob(sources=[STILL], driver="preset:talk", crop_size=256)
     source = analyse_source(job, FileCache(os.path.join(scratch, "cache")))
@@ -112,16 +120,28 @@ def main():
     parser.add_argument("--frames", type=int, default=10)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument("--skip-rendering", action="store_true")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the training steps run")
+    parser.add_argument("--batches", help="read the episode batches --save-batches wrote here")
+    parser.add_argument("--save-batches", help="write the episode batches here and exit")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     configs = [c for c in args.configs.split(",") if c]
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
+    card = torch.cuda.get_device_name() if args.device == "cuda" else platform.machine()
+    print(f"machine: {card}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; load average {os.getloadavg()[0]:.1f}")
     import tempfile
     with tempfile.TemporaryDirectory(prefix="bench-neural-") as scratch:
+        if args.save_batches:
+            os.makedirs(args.save_batches, exist_ok=True)
+            for hybrid in (False, True):
+                torch.save(episode_batch(scratch, hybrid), os.path.join(
+                    args.save_batches, f"episodes-{'hybrid' if hybrid else 'paper'}.pt"))
+            return
         if not args.skip_training:
-            bench_training(configs, args.repeat, scratch)
-        bench_rendering(configs, args.repeat, args.frames, scratch)
+            bench_training(configs, args.repeat, scratch, args.device, args.batches)
+        if not args.skip_rendering:
+            bench_rendering(configs, args.repeat, args.frames, scratch)
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
