@@ -9,6 +9,7 @@ from portrait_animator.landmarks import mediapipe_topology as mpt
 from portrait_animator.motion import MotionTransfer
 from portrait_animator.config import MotionConfig
 from portrait_animator.presets import preset_track
+from portrait_animator.render import mesh as warp_mesh
 from portrait_animator.render.base import SourceFace, SourceShot, TargetFace
 from portrait_animator.render.warp import WarpRenderer
 
@@ -96,6 +97,38 @@ def test_a_blink_covers_the_eye_with_lid(bundled_source, renderer):
         iris = np.percentile(before, 30)
         assert (after < iris).mean() < 0.3 * (before < iris).mean()
         assert np.median(after) > np.median(before) + 0.1
+
+
+def test_a_turning_head_folds_no_triangle_and_tears_no_jaw(bundled_source, renderer):
+    """A head turn slides the outline of a 2-D landmark mesh over the points inside it; unfolded as it comes,
+    the mesh would map far-apart places of the still onto neighbouring pixels (a torn, stair-stepped jaw:
+    jumps of 40 px between adjacent pixels here). The warp unfolds it and keeps the lips and eyes as given."""
+    crop = bundled_source.crop
+    dense = crop.dense.astype(np.float64).copy()
+    oval = np.array(mpt.FACE_OVAL)
+    centre = dense[: mpt.FACE_MESH_COUNT].mean(0)
+    far_cheek = oval[dense[oval, 0] < centre[0] - 40]
+    dense[far_cheek, 0] += 0.08 * 512
+    dense[list(mpt.INNER_LIP_LOWER)] += [0.0, 9.0]  # and the mouth opens
+    target = _target(bundled_source, landmarks=mpt.to_ibug68(dense), dense=dense)
+    control = renderer._control(target.landmarks, target.dense)
+    points = warp_mesh.target_points(renderer.mesh, control, np.eye(2, 3))
+    assert not (warp_mesh.turned_over(renderer.mesh, points) & renderer.mesh.watched).any()
+    features = renderer._feature_indices()
+    np.testing.assert_allclose(points[features], control[features], rtol=0, atol=1e-9)
+    out = renderer.render(target)
+    jumps = [np.linalg.norm(np.diff(out.source_map, axis=axis), axis=-1).max() for axis in (0, 1)]
+    assert max(jumps) < 15.0, jumps
+
+
+def test_an_unfolded_target_mesh_is_left_exactly_as_it_is(bundled_source, renderer):
+    mesh = renderer.mesh
+    control = mesh.points[: mesh.control_count] + [3.0, -2.0]  # the face moves a little inside its rings
+    control[list(mpt.INNER_LIP_LOWER)] += [0.0, 4.0]
+    points = warp_mesh.target_points(mesh, control, np.eye(2, 3))
+    assert not (warp_mesh.turned_over(mesh, points) & mesh.watched).any()
+    np.testing.assert_allclose(points[: mesh.control_count], control, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(points[mesh.control_count:], mesh.points[mesh.control_count:], rtol=0, atol=1e-3)
 
 
 def test_a_68_point_source_mesh_also_renders(bundled_source):

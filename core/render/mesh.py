@@ -4,6 +4,12 @@ Why rings: landmarks stop at the face outline (MediaPipe: the upper forehead), b
 neck must follow the head or they tear away from it. Two rings around the face follow the head's rigid
 motion (fully, then half), and points on the crop border never move, so the warp fades to identity at the
 crop edge and paste-back leaves no seam.
+
+Why untangling: target landmarks come from another face's motion, and a turning head slides the outline
+points of a 2-D landmark mesh over their neighbours, so some triangles turn over. A folded mesh maps two
+places of the still onto one output pixel and the raster keeps one of them: a torn, stair-stepped edge
+along the jaw. Before each warp, the points of turned-over triangles are eased towards their neighbours'
+motion and the head's rigid motion until none is left (border points never move).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy import sparse
 from scipy.spatial import ConvexHull, Delaunay
 
 from .. import align, ops
@@ -20,6 +27,8 @@ RING_SCALES = (1.3, 1.75)  # ring radii relative to the face outline, about the 
 RING_FOLLOW = (1.0, 0.5)  # how much of the head's rigid motion each ring follows
 RING_POINTS = 28
 BORDER_STEPS = 8  # points per crop side
+UNTANGLE_ITERATIONS = 30
+UNTANGLE_TOLERANCE = 0.02  # a triangle may shrink to nothing (a closing lid), not invert past 2 % of its area
 
 
 @dataclass
@@ -29,12 +38,20 @@ class WarpMesh:
     points: np.ndarray  # (P, 2) float64: control points first, then rings and border
     control_count: int  # the first control_count points are the face's landmarks
     follow: np.ndarray  # (P,) share of the head's rigid motion each non-control point follows
+    movable: np.ndarray  # (P,) bool: points untangling may move (not the border, not the lips and eyes)
     triangles: np.ndarray  # (T, 3) int32
+    watched: np.ndarray  # (T,) bool: triangles untangling unfolds (those without a lip or eye point)
     centre: np.ndarray  # (2,) face centre the rings scale about
+    areas: np.ndarray  # (T,) signed area of each triangle on the still
+    neighbours: sparse.csr_matrix  # (P, P) row-normalised: the mean over each point's edge neighbours
 
 
-def build_mesh(control: np.ndarray, crop_size: int) -> WarpMesh:
-    """Rings and border around ``control`` (the face landmarks used by the warp) and a triangulation."""
+def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None = None) -> WarpMesh:
+    """Rings and border around ``control`` (the face landmarks used by the warp) and a triangulation.
+
+    ``features``: control indices whose motion untangling must keep, and whose triangles it leaves as they
+    are (lips and eyes: their openings close and fold by design, and the mouth and lid painting covers them).
+    """
     control = np.asarray(control, dtype=np.float64)
     hull = control[ConvexHull(control).vertices]
     centre = control.mean(0)
@@ -58,19 +75,65 @@ def build_mesh(control: np.ndarray, crop_size: int) -> WarpMesh:
     keep = _distinct(points, len(control))
     points, follow = points[keep], follow[keep]
     triangles = Delaunay(points).simplices.astype(np.int32)
-    return WarpMesh(points, len(control), follow, triangles, centre)
+    # Where a fold survives, the lowest-indexed triangle covers the pixel: face over rings over the frame.
+    triangles = triangles[np.argsort((triangles >= len(control)).sum(axis=1), kind="stable")]
+    movable = follow != 0.0  # NaN for landmarks: movable
+    if features is not None:
+        movable[np.asarray(features, dtype=np.int64)] = False
+    watched = ~np.any(~movable[triangles] & np.isnan(follow)[triangles], axis=1)  # no lip or eye point
+    return WarpMesh(points, len(control), follow, movable, triangles, watched, centre,
+                    signed_areas(points, triangles), _neighbour_mean(triangles, len(points)))
 
 
 def target_points(mesh: WarpMesh, control_target: np.ndarray, head: np.ndarray) -> np.ndarray:
     """Target positions of every mesh point: landmarks as given, the rest following ``head`` partly."""
-    out = mesh.points.copy()
-    out[: mesh.control_count] = control_target
-    for share in np.unique(mesh.follow[mesh.control_count:]):
+    rigid = mesh.points.copy()  # the whole mesh carried by the head alone: nothing in it is folded
+    follow = np.where(np.isnan(mesh.follow), 1.0, mesh.follow)
+    for share in np.unique(follow):
         if share == 0.0:
             continue
-        rows = np.flatnonzero(mesh.follow == share)
-        out[rows] = align.apply(align.scale_motion(head, float(share), mesh.centre), mesh.points[rows])
-    return out
+        rows = np.flatnonzero(follow == share)
+        rigid[rows] = align.apply(align.scale_motion(head, float(share), mesh.centre), mesh.points[rows])
+    out = rigid.copy()
+    out[: mesh.control_count] = control_target
+    return untangle(mesh, out, rigid)
+
+
+def signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    a, b, c = points[triangles[:, 0]], points[triangles[:, 1]], points[triangles[:, 2]]
+    return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
+
+
+def turned_over(mesh: WarpMesh, points: np.ndarray) -> np.ndarray:
+    """(T,) bool: triangles whose orientation ``points`` reverses (beyond the tolerance)."""
+    return signed_areas(points, mesh.triangles) * np.sign(mesh.areas) < -UNTANGLE_TOLERANCE * np.abs(mesh.areas)
+
+
+def untangle(mesh: WarpMesh, points: np.ndarray, rigid: np.ndarray) -> np.ndarray:
+    """``points`` with turned-over triangles unfolded; where nothing is folded, nothing moves.
+
+    Each movable point of a folded triangle moves half-way towards a blend of its neighbours' mean motion
+    and its motion in ``rigid`` (the mesh carried by the head alone, which has no fold), repeatedly. What
+    the iterations leave folded (rare, small) is settled by the raster's order: face triangles come first.
+    """
+    motion, rigid_motion = points - mesh.points, rigid - mesh.points
+    for _ in range(UNTANGLE_ITERATIONS):
+        folded = turned_over(mesh, mesh.points + motion) & mesh.watched
+        if not folded.any():
+            break
+        rows = np.unique(mesh.triangles[folded])
+        rows = rows[mesh.movable[rows]]
+        settled = 0.5 * (mesh.neighbours[rows] @ motion) + 0.5 * rigid_motion[rows]
+        motion[rows] = 0.5 * motion[rows] + 0.5 * settled
+    return mesh.points + motion
+
+
+def _neighbour_mean(triangles: np.ndarray, count: int) -> sparse.csr_matrix:
+    edges = np.concatenate([triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [2, 0]]])
+    edges = np.concatenate([edges, edges[:, ::-1]])
+    adjacency = sparse.csr_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(count, count))
+    adjacency.data[:] = 1.0  # an edge shared by two triangles counts once
+    return sparse.diags(1.0 / np.maximum(adjacency.sum(axis=1).A1, 1.0)) @ adjacency
 
 
 def sampling_map(src_points: np.ndarray, dst_points: np.ndarray, triangles: np.ndarray,

@@ -49,8 +49,8 @@ class WarpRenderer:
         crop = source.crop
         self.uses_dense = crop.dense is not None
         control = self._control(crop.landmarks, crop.dense)
-        self.mesh = warp_mesh.build_mesh(control, source.crop_size)
         self.lips = self._lip_indices()
+        self.mesh = warp_mesh.build_mesh(control, source.crop_size, self._feature_indices())
         self.mouth = mouth.MouthPainter(crop.rgb, control[self.lips.upper], control[self.lips.lower],
                                         control[self.lips.outer])
         self.eyelids = EyelidPainter(crop.rgb, control, self._eye_indices())
@@ -103,6 +103,12 @@ class WarpRenderer:
             return _LipIndices(np.array(mpt.INNER_LIP_UPPER), np.array(mpt.INNER_LIP_LOWER),
                                np.array(mpt.OUTER_LIP_UPPER + mpt.OUTER_LIP_LOWER[::-1][1:-1]))
         return _LipIndices(np.arange(60, 65), np.array([60, 67, 66, 65, 64]), np.arange(48, 60))
+
+    def _feature_indices(self) -> np.ndarray:
+        """Lips and eyes: the warp keeps their landmarks' motion as given (see mesh.untangle)."""
+        if self.uses_dense:  # the mesh has no iris points
+            return np.array(sorted(i for i in set(mpt.LIP_POINTS) | set(mpt.EYE_POINTS) if i < mpt.FACE_MESH_COUNT))
+        return np.arange(36, 68)
 
     def _eye_indices(self):
         if self.uses_dense:
