@@ -8,9 +8,10 @@
 
 Prints medians (ms), the speed-up of the kernel over the best baseline (>1: kernel faster), and the
 memory-bandwidth floor of each op: the bytes it must move divided by this machine's copy bandwidth, measured
-here too. On CUDA each sample is a batch of back-to-back calls timed with CUDA events (launches overlap as they
-do inside a model), and larger sizes are added that do not fit in the GPU's L2 cache. The mesh is real: MediaPipe's 478 landmarks on the bundled portrait, Delaunay-triangulated with a
-frame of fixed border points, driven by an opening jaw and a small head turn.
+here too. On CUDA each sample is a batch of back-to-back calls timed with CUDA events (launches overlap as
+they do inside a model), and larger sizes are added that do not fit in the GPU's L2 cache. The mesh is
+real: MediaPipe's 478 landmarks on the bundled portrait, Delaunay-triangulated with a frame of fixed border
+points, driven by an opening jaw and a small head turn.
 """
 
 from __future__ import annotations
