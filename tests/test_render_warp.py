@@ -9,6 +9,7 @@ from portrait_animator.landmarks import mediapipe_topology as mpt
 from portrait_animator.motion import MotionTransfer
 from portrait_animator.config import MotionConfig
 from portrait_animator.presets import preset_track
+from portrait_animator.render import gaze
 from portrait_animator.render import mesh as warp_mesh
 from portrait_animator.render.base import SourceFace, SourceShot, TargetFace
 from portrait_animator.render.warp import WarpRenderer
@@ -25,6 +26,11 @@ def _target(bundled_source, frame=1, landmarks=None, dense=None):
     crop = bundled_source.crop
     return TargetFace(frame, crop.landmarks if landmarks is None else landmarks.astype(np.float32),
                       crop.dense if dense is None else dense.astype(np.float32))
+
+
+def _bilinear(image, point):
+    """``image`` sampled at ``point`` (our pixel convention: pixel centres at +0.5)."""
+    return cv2.getRectSubPix(image, (1, 1), tuple(float(v) - 0.5 for v in point))[0, 0]
 
 
 def _preset_shapes(bundled_source, name, frames=60):
@@ -129,6 +135,35 @@ def test_an_unfolded_target_mesh_is_left_exactly_as_it_is(bundled_source, render
     assert not (warp_mesh.turned_over(mesh, points) & mesh.watched).any()
     np.testing.assert_allclose(points[: mesh.control_count], control, rtol=0, atol=1e-9)
     np.testing.assert_allclose(points[mesh.control_count:], mesh.points[mesh.control_count:], rtol=0, atol=1e-3)
+
+
+def test_the_irises_follow_the_drivers_gaze(bundled_source, renderer):
+    """The iris centres are control points: on a glance to the side, each iris is drawn where the driver's
+    gaze puts it."""
+    crop = bundled_source.crop
+    dense = crop.dense.astype(np.float64).copy()
+    eyes = ((mpt.RIGHT_EYE_UPPER, mpt.RIGHT_IRIS), (mpt.LEFT_EYE_UPPER, mpt.LEFT_IRIS))
+    for upper, iris in eyes:
+        dense[list(iris)] += [0.12 * np.linalg.norm(dense[upper[-1]] - dense[upper[0]]), 0.0]
+    out = renderer.render(_target(bundled_source, dense=dense))
+    for _, iris in eyes:
+        source, target = crop.dense[iris[0]], dense[iris[0]]
+        # The still's iris centre is drawn at the target (within the bilinear blur of the map's kink there).
+        map_at_target = [_bilinear(out.source_map[..., k], target) for k in (0, 1)]
+        assert np.allclose(map_at_target, source, atol=1.0), (map_at_target, source, target)
+        # ... and the pixel there is the still's, sampled where the map says.
+        x, y = np.floor(target).astype(int)
+        assert np.abs(out.rgb[y, x] - _bilinear(crop.rgb, out.source_map[y, x])).max() < 0.01
+
+
+def test_an_iris_stays_inside_its_eye():
+    upper = np.array([[0.0, 10.0], [10.0, 5.0], [20.0, 4.0], [30.0, 5.0], [40.0, 10.0]])
+    lower = np.array([[0.0, 10.0], [10.0, 14.0], [20.0, 15.0], [30.0, 14.0], [40.0, 10.0]])
+    assert np.allclose(gaze.iris_inside_eye(np.array([20.0, 9.0]), upper, lower), [20.0, 9.0])  # left alone
+    corner = gaze.iris_inside_eye(np.array([45.0, 2.0]), upper, lower)  # past the corner, above the lid
+    assert corner[0] == pytest.approx(40.0 * (1 - gaze.CORNER_MARGIN)) and 5.0 < corner[1] < 14.0
+    closed = gaze.iris_inside_eye(np.array([20.0, 9.0]), upper, upper.copy())  # the lids meet
+    assert closed == pytest.approx([20.0, 4.0])
 
 
 def test_a_68_point_source_mesh_also_renders(bundled_source):

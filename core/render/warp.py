@@ -2,7 +2,8 @@
 
 Identity comes entirely from the still's own pixels, so it cannot drift; it needs no weights, so it is the
 embedded default and the floor every neural model is measured against. Eyes close because the lid
-contours meet; the inside of an opening mouth is painted by ``mouth``.
+contours meet, and look where the driver looks because the iris centres are control points (``gaze``);
+the inside of an opening mouth is painted by ``mouth``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from .. import align
 from ..landmarks import mediapipe_topology as mpt
+from . import gaze
 from . import mesh as warp_mesh
 from . import mouth
 from .base import RenderedFace, SourceFace, TargetFace
@@ -48,6 +50,9 @@ class WarpRenderer:
         self.source = source
         crop = source.crop
         self.uses_dense = crop.dense is not None
+        self.moves_irises = (self.uses_dense and len(crop.dense) >= mpt.DENSE_COUNT
+                             and all(gaze.eye_is_open(crop.dense[list(u)], crop.dense[list(lo)])
+                                     for u, lo in self._eye_indices()))
         control = self._control(crop.landmarks, crop.dense)
         self.lips = self._lip_indices()
         self.mesh = warp_mesh.build_mesh(control, source.crop_size, self._feature_indices())
@@ -93,10 +98,17 @@ class WarpRenderer:
 
     # ------------------------------------------------------------------------------------ helpers
     def _control(self, landmarks68: np.ndarray, dense: np.ndarray | None) -> np.ndarray:
-        """The landmarks the mesh uses: the dense face mesh without irises, else the 68 points."""
-        if self.uses_dense:
-            return np.asarray(dense, dtype=np.float64)[: mpt.FACE_MESH_COUNT]
-        return np.asarray(landmarks68, dtype=np.float64)
+        """The landmarks the mesh uses: the dense face mesh and the iris centres (``gaze``) where the still's
+        eyes are open, else the 68 points."""
+        if not self.uses_dense:
+            return np.asarray(landmarks68, dtype=np.float64)
+        dense = np.asarray(dense, dtype=np.float64)
+        face = dense[: mpt.FACE_MESH_COUNT]
+        if not self.moves_irises:
+            return face
+        irises = [gaze.iris_inside_eye(dense[iris[0]], face[list(upper)], face[list(lower)])
+                  for iris, (upper, lower) in zip((mpt.RIGHT_IRIS, mpt.LEFT_IRIS), self._eye_indices())]
+        return np.vstack([face, irises])
 
     def _lip_indices(self) -> _LipIndices:
         if self.uses_dense:
@@ -106,8 +118,10 @@ class WarpRenderer:
 
     def _feature_indices(self) -> np.ndarray:
         """Lips and eyes: the warp keeps their landmarks' motion as given (see mesh.untangle)."""
-        if self.uses_dense:  # the mesh has no iris points
-            return np.array(sorted(i for i in set(mpt.LIP_POINTS) | set(mpt.EYE_POINTS) if i < mpt.FACE_MESH_COUNT))
+        if self.uses_dense:  # the iris centres follow the face mesh in the control points
+            face = sorted(i for i in set(mpt.LIP_POINTS) | set(mpt.EYE_POINTS) if i < mpt.FACE_MESH_COUNT)
+            irises = [mpt.FACE_MESH_COUNT, mpt.FACE_MESH_COUNT + 1] if self.moves_irises else []
+            return np.array(face + irises)
         return np.arange(36, 68)
 
     def _eye_indices(self):
