@@ -85,6 +85,32 @@ def test_an_opening_mouth_is_painted_inside(bundled_source, renderer):
     assert np.percentile(luma(out.rgb)[mask], 20) < 0.6 * np.median(luma(crop.rgb)[lip_mask.astype(bool)])
 
 
+def test_a_wide_open_mouth_keeps_its_own_interior(media, tmp_path):
+    """A shouting still already shows a whole mouth interior: opened further, that interior stretches with
+    the lips and nothing is painted over it (no foreign teeth in the middle of the shout)."""
+    from portrait_animator.cache import FileCache
+    from portrait_animator.config import RenderJob
+    from portrait_animator.face_analysis import analyse_source
+
+    still = media("stills", "lp_d9img_photo_shouting_woman.jpg")
+    source = analyse_source(RenderJob(sources=[str(still)], driver="preset:talk"), FileCache(str(tmp_path)))
+    warp = WarpRenderer()
+    warp.prepare(source)
+    assert warp.mouth.open_wide
+    dense = source.crop.dense.astype(np.float64).copy()
+    dense[list(mpt.INNER_LIP_LOWER[1:-1]) + list(mpt.OUTER_LIP_LOWER[1:-1])] += [0.0, 12.0]
+    out = warp.render(TargetFace(1, mpt.to_ibug68(dense).astype(np.float32), dense.astype(np.float32)))
+    assert out.overlay_alpha is None or out.overlay_alpha.max() == 0.0
+    mouth = np.vstack([dense[list(mpt.INNER_LIP_UPPER)], dense[list(mpt.INNER_LIP_LOWER)][::-1][1:-1]])
+    mask = np.zeros(out.rgb.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(mouth - 0.5).astype(np.int32)], 1)
+    inside = mask.astype(bool)
+    assert inside.sum() > 500
+    warped = cv2.remap(source.crop.rgb, *(out.source_map - 0.5).transpose(2, 0, 1), cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE)
+    assert np.abs(out.rgb[inside] - warped[inside]).max() < 1e-5  # the still's own interior, moved
+
+
 def test_a_blink_covers_the_eye_with_lid(bundled_source, renderer):
     shapes = _preset_shapes(bundled_source, "blink")
     crop = bundled_source.crop

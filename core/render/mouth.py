@@ -9,6 +9,10 @@ the gap; on a smiling still it is the teeth, stretched tall. So the mouth interi
 2. on top, when the still shows its own teeth, those teeth: the part of the still's mouth opening next to
    the upper lip follows the upper lip, the part next to the lower lip follows the lower lip, so teeth move
    with the jaw instead of stretching, and the gap that opens between them shows the cavity.
+
+A still whose mouth is already wide open (a shout, a song) holds a whole mouth interior of its own, which
+the warp stretches or squeezes with the lips; nothing is painted over it (a driver's teeth painted into
+the middle of it showed as a pale arc across the shout).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from .. import align
 
 OPEN_START, OPEN_FULL = 0.015, 0.05  # lip gap / mouth width where painting fades in
 SOURCE_TEETH_GAP = 0.04  # the still shows its mouth interior above this gap / width
+SOURCE_OPEN_GAP = 0.35  # ... and a whole open mouth above this one (a smile with parted lips is ~0.2)
 UPPER_TEETH_SHARE = 0.6
 
 
@@ -53,11 +58,16 @@ class MouthPainter:
         self.upper, self.lower, self.outer = (np.asarray(a, np.float64) for a in (upper, lower, outer))
         self.lips_rgb = lip_colour(crop_rgb, self.outer, _loop(self.upper, self.lower))
         width = np.linalg.norm(self.upper[-1] - self.upper[0])
-        self.shows_teeth = mean_gap(self.upper, self.lower) / max(width, 1e-6) > SOURCE_TEETH_GAP
+        opening = mean_gap(self.upper, self.lower) / max(width, 1e-6)
+        self.shows_teeth = opening > SOURCE_TEETH_GAP
+        self.open_wide = opening > SOURCE_OPEN_GAP
         self.skin_lab = _lab_statistics(_ring_pixels(crop_rgb, self.outer))  # the still's skin round the mouth
 
     def paint(self, upper: np.ndarray, lower: np.ndarray, driver: DriverMouth | None = None) -> MouthOverlay | None:
-        """The overlay for target inner-lip halves ``upper``/``lower``; None when the lips are closed."""
+        """The overlay for target inner-lip halves ``upper``/``lower``; None when the lips are closed or the
+        still's own mouth is wide open."""
+        if self.open_wide:
+            return None
         upper, lower = np.asarray(upper, np.float64), np.asarray(lower, np.float64)
         width = max(float(np.linalg.norm(upper[-1] - upper[0])), 1e-6)
         opening = mean_gap(upper, lower) / width
