@@ -93,6 +93,13 @@ def scale_motion(matrix: np.ndarray, gain: float, centre) -> np.ndarray:
     return np.hstack([linear, (target - linear @ centre)[:, None]])
 
 
+def polyline_at(points: np.ndarray, t, origin: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """Points of a corner-to-corner polyline (a lid, a lip) at positions ``t`` along ``axis`` from ``origin``."""
+    params = (points - origin) @ axis
+    order = np.argsort(params)
+    return np.stack([np.interp(t, params[order], points[order, k]) for k in (0, 1)], axis=-1)
+
+
 def eye_centres(landmarks68: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(subject's right eye centre, subject's left eye centre) — image left and right for a frontal face."""
     points = np.asarray(landmarks68, dtype=np.float64)

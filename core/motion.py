@@ -245,7 +245,7 @@ def lid_skin(points: np.ndarray, halves: LoopHalves, upper: bool) -> LidSkin:
     rigid, reach = ((0.28, 0.75) if upper else (0.05, 0.3))
     rigid, reach = rigid * width, reach * width
     t = (points - corner_a) @ axis
-    along_lid = _polyline_at(lid, t, corner_a, axis)
+    along_lid = align.polyline_at(lid, t, corner_a, axis)
     away = ((along_lid - points) @ normal) * (1.0 if upper else -1.0)  # distance outward from the lid
     inside = (away > 0.5) & (away < reach) & (t > -0.1 * width) & (t < 1.1 * width)
     inside[list(halves.upper) + list(halves.lower)] = False
@@ -275,7 +275,7 @@ def _set_eye_opening(source: np.ndarray, shape: np.ndarray, ratio: np.ndarray, l
             inner = list(indices[1:-1])  # the corners stay where the expression put them
             own_inner = own[1:-1]
             t_lid = (own_inner - upper[0]) @ axis
-            opposite = _polyline_at(other, t_lid, upper[0], axis)
+            opposite = align.polyline_at(other, t_lid, upper[0], axis)
             meet = _lid_meeting(own_inner, opposite) if own_is_upper else _lid_meeting(opposite, own_inner)
             moved = shape[inner] - own_inner
             tangential = moved - (moved @ normal)[:, None] * normal
@@ -287,13 +287,6 @@ def _set_eye_opening(source: np.ndarray, shape: np.ndarray, ratio: np.ndarray, l
                 slide = np.stack([np.interp(skin.t, t_lid[order], closing[order, k]) for k in (0, 1)], axis=1)
                 shape[skin.indices] += skin.weight[:, None] * slide
     return shape
-
-
-def _polyline_at(points: np.ndarray, t: np.ndarray, origin: np.ndarray, axis: np.ndarray) -> np.ndarray:
-    """Points of a corner-to-corner polyline at positions ``t`` along ``axis`` from ``origin``."""
-    params = (points - origin) @ axis
-    order = np.argsort(params)
-    return np.stack([np.interp(t, params[order], points[order, k]) for k in (0, 1)], axis=-1)
 
 
 def _uncross(shape: np.ndarray, lips: LoopHalves) -> np.ndarray:

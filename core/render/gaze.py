@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import align
+
 CORNER_MARGIN = 0.33  # of the eye's width, iris centre to either corner (a wider glance smears the pupil)
 LID_MARGIN = 0.3  # of the lid gap, between an iris centre and either lid
 MIN_SOURCE_OPENING = 0.12  # lid gap over eye width below which a still's eye has no usable iris
@@ -25,8 +27,8 @@ def iris_inside_eye(centre: np.ndarray, upper: np.ndarray, lower: np.ndarray) ->
     axis = (upper[-1] - origin) / width
     normal = np.array([-axis[1], axis[0]])
     along = float(np.clip((centre - origin) @ axis, CORNER_MARGIN * width, (1.0 - CORNER_MARGIN) * width))
-    top = _across_at(upper, along, origin, axis, normal)
-    bottom = _across_at(lower, along, origin, axis, normal)
+    top = float((align.polyline_at(upper, along, origin, axis) - origin) @ normal)
+    bottom = float((align.polyline_at(lower, along, origin, axis) - origin) @ normal)
     gap = bottom - top
     if gap <= 0.0:
         across = 0.5 * (top + bottom)
@@ -39,10 +41,3 @@ def eye_is_open(upper: np.ndarray, lower: np.ndarray) -> bool:
     """Whether a still's eye is open enough for its iris to be moved."""
     width = float(np.linalg.norm(upper[-1] - upper[0])) or 1.0
     return float(np.mean(np.linalg.norm(upper[1:-1] - lower[1:-1], axis=1))) / width > MIN_SOURCE_OPENING
-
-
-def _across_at(lid: np.ndarray, along: float, origin: np.ndarray, axis: np.ndarray, normal: np.ndarray) -> float:
-    """The lid's distance from the corner-to-corner axis at position ``along``."""
-    params = (lid - origin) @ axis
-    order = np.argsort(params)
-    return float(np.interp(along, params[order], ((lid - origin) @ normal)[order]))
