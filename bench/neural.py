@@ -43,11 +43,15 @@ def best_time(run, repeat: int) -> float:
     return min(times)
 
 
+def batch_file(folder: str, hybrid: bool) -> str:
+    """Where ``--save-batches`` puts (and ``--batches`` finds) one kind's episode batch."""
+    return os.path.join(folder, f"episodes-{'hybrid' if hybrid else 'paper'}.pt")
+
+
 def episode_batch(scratch: str, hybrid: bool, saved: str | None = None) -> dict:
     """Two episodes of a real clip (prepared here), or the batch ``--save-batches`` wrote to ``saved``."""
-    name = f"episodes-{'hybrid' if hybrid else 'paper'}.pt"
     if saved:
-        return torch.load(os.path.join(saved, name), weights_only=True)
+        return torch.load(batch_file(saved, hybrid), weights_only=True)
     from portrait_animator.train.episodes import EpisodeDataset
     from portrait_animator.train.prepare import prepare_data
 
@@ -135,8 +139,7 @@ def main():
         if args.save_batches:
             os.makedirs(args.save_batches, exist_ok=True)
             for hybrid in (False, True):
-                torch.save(episode_batch(scratch, hybrid), os.path.join(
-                    args.save_batches, f"episodes-{'hybrid' if hybrid else 'paper'}.pt"))
+                torch.save(episode_batch(scratch, hybrid), batch_file(args.save_batches, hybrid))
             return
         if not args.skip_training:
             bench_training(configs, args.repeat, scratch, args.device, args.batches)
