@@ -131,6 +131,45 @@ def test_a_blink_covers_the_eye_with_lid(bundled_source, renderer):
         assert np.median(after) > np.median(before) + 0.1
 
 
+def test_a_blink_under_low_dark_brows_paints_skin_not_brow(bundled_source):
+    """Deep-set eyes under low, heavy brows show only a narrow strip of lid skin. The closed lid is painted in
+    that skin's colour: a band at a fixed height above the lid found the brow hair and painted it black."""
+    crop = bundled_source.crop
+    rgb, dense = crop.rgb.copy(), crop.dense.astype(np.float64).copy()
+    brow_colour = np.array([0.07, 0.05, 0.04], np.float32)
+    for upper, brow in ((mpt.RIGHT_EYE_UPPER, mpt.RIGHT_BROW), (mpt.LEFT_EYE_UPPER, mpt.LEFT_BROW)):
+        lid = dense[list(upper)]
+        width = np.linalg.norm(lid[-1] - lid[0])
+        axis = (lid[-1] - lid[0]) / width
+        arch = align.polyline_at(lid, np.linspace(0.0, width, 5), lid[0], axis)
+        lower_edge = arch - [0.0, 0.3 * width]  # the brow comes down to 0.3 eye widths above the lid
+        upper_edge = lower_edge - [0.0, 0.25 * width]
+        dense[list(brow[5:])] = lower_edge
+        dense[list(brow[:5])] = upper_edge
+        outline = np.vstack([lower_edge, upper_edge[::-1]])
+        cv2.fillPoly(rgb, [np.round(outline - 0.5).astype(np.int32)], brow_colour.tolist())
+    low_brows = SourceFace([SourceShot(rgb, mpt.to_ibug68(dense).astype(np.float32), dense.astype(np.float32))],
+                           512, bundled_source.crop_from_still, bundled_source.still_rgb)
+    warp = WarpRenderer()
+    warp.prepare(low_brows)
+    shapes = MotionTransfer(MotionConfig(), low_brows.crop.landmarks, low_brows.crop.dense).transfer(
+        preset_track("blink", low_brows.crop.landmarks, frames=60, seed=3))
+    openness = np.array([np.linalg.norm(s[list(mpt.RIGHT_EYE_UPPER[3:6])] - s[list(mpt.RIGHT_EYE_LOWER[3:6])],
+                                        axis=-1).mean() for s in shapes.dense])
+    row = int(np.argmin(openness))
+    out = warp.render(TargetFace(row + 1, shapes.landmarks[row], shapes.dense[row]))
+    luma = lambda im: im @ np.array([0.2126, 0.7152, 0.0722], np.float32)  # noqa: E731
+    cheeks = np.concatenate([luma(rgb)[int(y) - 8:int(y) + 8, int(x) - 8:int(x) + 8].ravel()
+                             for x, y in dense[[50, 280]]])  # a patch on each cheek
+    for upper, lower in ((mpt.RIGHT_EYE_UPPER, mpt.RIGHT_EYE_LOWER), (mpt.LEFT_EYE_UPPER, mpt.LEFT_EYE_LOWER)):
+        eye = np.vstack([dense[list(upper)], dense[list(lower)][::-1][1:-1]])
+        mask = np.zeros((512, 512), np.uint8)
+        cv2.fillPoly(mask, [np.round(eye - 0.5).astype(np.int32)], 1)
+        lid = np.median(luma(out.rgb)[mask.astype(bool)])
+        # Lid skin, a little darker than the cheeks (the lid's shading and the crease); the brow is 0.05.
+        assert lid > 0.5 * np.median(cheeks), (lid, np.median(cheeks))
+
+
 def test_a_turning_head_folds_no_triangle_and_tears_no_jaw(bundled_source, renderer):
     """A head turn slides the outline of a 2-D landmark mesh over the points inside it; unfolded as it comes,
     the mesh would map far-apart places of the still onto neighbouring pixels (a torn, stair-stepped jaw:

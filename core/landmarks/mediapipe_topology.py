@@ -106,6 +106,7 @@ RIGHT_EYE_LOWER = (33, 7, 163, 144, 145, 153, 154, 155, 133)
 LEFT_EYE_UPPER = (362, 398, 384, 385, 386, 387, 388, 466, 263)
 LEFT_EYE_LOWER = (362, 382, 381, 380, 374, 373, 390, 249, 263)
 
+# Brows: five points along the upper edge, then five along the lower edge.
 RIGHT_BROW = (70, 63, 105, 66, 107, 46, 53, 52, 65, 55)
 LEFT_BROW = (336, 296, 334, 293, 300, 285, 295, 282, 283, 276)
 

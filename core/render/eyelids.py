@@ -5,6 +5,10 @@ of lid under the crease and, above it, the dark fold. A blink unfolds the lid, s
 should show smooth lid skin ending in a line of lashes. This paints that: skin sampled from the still above
 the crease (below the brow), shaded slightly darker towards the lashes, over the area the lid newly covers,
 faded in with how far the eye has closed.
+
+Where the skin is sampled follows the brow: on deep-set eyes and low, heavy brows the lid shows only a
+narrow strip under the brow, and a band at a fixed height above the lid lands on the brow hair (a blink
+then painted the lid black). The band is kept below the brow's lower edge.
 """
 
 from __future__ import annotations
@@ -16,21 +20,23 @@ from .mouth import MouthOverlay, polygon_mask
 
 START_CLOSING = 0.6  # opening ratios below this start to show lid skin (squints stay as warped)
 FULLY_PAINTED = 0.2
+SKIN_BAND = (0.3, 0.45)  # lid skin sampled this far above the lid line, in eye widths ...
+SKIN_BELOW_BROW = (0.3, 0.8)  # ... and at most these shares of the lid-to-brow gap
 
 
 class EyelidPainter:
-    """Paints both eyes' lids for one still; ``eyes`` gives each eye's upper and lower lid point indices."""
+    """Paints both eyes' lids for one still; ``eyes`` gives each eye's upper and lower lid point indices,
+    ``brows`` each eye's brow points (its lower edge where the landmarks have one)."""
 
-    def __init__(self, crop_rgb: np.ndarray, control: np.ndarray, eyes):
+    def __init__(self, crop_rgb: np.ndarray, control: np.ndarray, eyes, brows):
         self.size = crop_rgb.shape[0]
         self.eyes = [(np.asarray(u), np.asarray(lo)) for u, lo in eyes]
         self.skin, self.lashes = [], []
-        for upper, lower in self.eyes:
-            top, bottom = control[upper], control[lower]
+        for (upper, lower), brow in zip(self.eyes, brows):
+            top = control[upper]
             width = float(np.linalg.norm(top[-1] - top[0])) or 1.0
             up = _up_normal(top)
-            band = np.vstack([top + 0.3 * width * up, (top + 0.45 * width * up)[::-1]])
-            self.skin.append(_median_colour(crop_rgb, band))
+            self.skin.append(_median_colour(crop_rgb, lid_skin_band(top, control[np.asarray(brow)])))
             lash_band = np.vstack([top, (top + 0.08 * width * up)[::-1]])
             self.lashes.append(_dark_colour(crop_rgb, lash_band))
         self.open_gap = [_gap(control[u], control[lo]) for u, lo in self.eyes]
@@ -82,6 +88,21 @@ class EyelidPainter:
         rgb = rgb * (1.0 - lash[..., None]) + self.lashes[eye][None, None, :] * lash[..., None]
         alpha = np.maximum(alpha, lash * coverage) * amount
         return MouthOverlay(np.clip(rgb, 0.0, 1.0).astype(np.float32), alpha.astype(np.float32), box)
+
+
+def lid_skin_band(lid: np.ndarray, brow: np.ndarray) -> np.ndarray:
+    """Closed loop above the upper ``lid`` where its skin is sampled: ``SKIN_BAND`` eye widths above it, but
+    no higher than ``SKIN_BELOW_BROW`` of the way to the ``brow`` at each point along the eye."""
+    width = float(np.linalg.norm(lid[-1] - lid[0])) or 1.0
+    axis, up = (lid[-1] - lid[0]) / width, _up_normal(lid)
+    along = lambda p: (p - lid[0]) @ axis  # noqa: E731
+    height = lambda p: (p - lid[0]) @ up  # noqa: E731
+    order = np.argsort(along(brow))
+    gap = np.interp(along(lid), along(brow)[order], height(brow)[order]) - height(lid)
+    gap = np.maximum(gap, 0.0)
+    low = np.minimum(SKIN_BAND[0] * width, SKIN_BELOW_BROW[0] * gap)
+    high = np.maximum(np.minimum(SKIN_BAND[1] * width, SKIN_BELOW_BROW[1] * gap), low + 0.05 * width)
+    return np.vstack([lid + low[:, None] * up, (lid + high[:, None] * up)[::-1]])
 
 
 def _up_normal(lid: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from .. import align
+from ..landmarks import ibug68
 from ..landmarks import mediapipe_topology as mpt
 from . import gaze
 from . import mesh as warp_mesh
@@ -58,7 +59,7 @@ class WarpRenderer:
         self.mesh = warp_mesh.build_mesh(control, source.crop_size, self._feature_indices())
         self.mouth = mouth.MouthPainter(crop.rgb, control[self.lips.upper], control[self.lips.lower],
                                         control[self.lips.outer])
-        self.eyelids = EyelidPainter(crop.rgb, control, self._eye_indices())
+        self.eyelids = EyelidPainter(crop.rgb, control, self._eye_indices(), self._brow_indices())
         size = source.crop_size
         ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
         self.identity_map = np.stack([xs, ys], axis=-1)
@@ -128,6 +129,12 @@ class WarpRenderer:
         if self.uses_dense:
             return [(mpt.RIGHT_EYE_UPPER, mpt.RIGHT_EYE_LOWER), (mpt.LEFT_EYE_UPPER, mpt.LEFT_EYE_LOWER)]
         return [((36, 37, 38, 39), (36, 41, 40, 39)), ((42, 43, 44, 45), (42, 47, 46, 45))]
+
+    def _brow_indices(self):
+        """Each eye's brow, as ``_eye_indices`` orders the eyes: the brow's lower edge in the dense mesh."""
+        if self.uses_dense:
+            return [mpt.RIGHT_BROW[5:], mpt.LEFT_BROW[5:]]
+        return [ibug68.RIGHT_BROW, ibug68.LEFT_BROW]
 
     def _matte(self, source_map: np.ndarray) -> np.ndarray:
         """Where the warp moved pixels, grown and feathered; computed at a quarter of the crop size (it is
