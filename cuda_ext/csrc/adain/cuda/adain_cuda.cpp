@@ -22,21 +22,22 @@ namespace {
 using adain_cuda::kThreads;
 using adain_cuda::Split;
 
-// A plane that fits in one block's registers gets one block while there is at least a block per SM (the
-// one-pass kernels); otherwise planes are split across blocks only when there are too few planes to occupy
-// every SM a few times over.
+// A plane that fits in one block's registers gets one block (the one-pass kernels) while there is at least a
+// block per SM; otherwise planes are split across blocks only when there are too few planes to occupy every
+// SM a few times over. A plane left in one chunk that fits in registers also runs one pass.
 Split plan_split(int64_t planes, int64_t plane_size, int device) {
   int sms = 0;
   C10_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   TORCH_CHECK(planes < (int64_t(1) << 31), "adain: too many planes for one launch: ", planes);
-  if (plane_size <= int64_t(kThreads) * adain_cuda::kMaxPerThread && planes >= sms) {
-    return {planes, plane_size, plane_size, 1};
+  const bool fits = plane_size <= int64_t(kThreads) * adain_cuda::kMaxPerThread;
+  if (fits && planes >= sms) {
+    return {planes, plane_size, plane_size, 1, true};
   }
   const int64_t want_blocks = 4 * static_cast<int64_t>(sms);
   const int64_t min_chunk = 8 * kThreads;  // keep every thread busy for a few iterations
   int64_t splits = planes >= want_blocks ? 1 : (want_blocks + planes - 1) / std::max<int64_t>(planes, 1);
   splits = std::max<int64_t>(1, std::min<int64_t>({splits, (plane_size + min_chunk - 1) / min_chunk, 1024}));
-  return {planes, plane_size, (plane_size + splits - 1) / splits, static_cast<int>(splits)};
+  return {planes, plane_size, (plane_size + splits - 1) / splits, static_cast<int>(splits), fits && splits == 1};
 }
 
 void adain_forward_into_cuda(const at::Tensor& x_in, const at::Tensor& scale_in, const at::Tensor& bias_in,

@@ -256,10 +256,6 @@ __global__ void __launch_bounds__(kThreads) adain_grad_apply_kernel(
   }
 }
 
-bool fits_one_pass(const Split& split) {
-  return split.splits == 1 && split.plane_size <= int64_t(kThreads) * kMaxPerThread;
-}
-
 // Calls launch(std::integral_constant<int, kPer>) with the fewest registers per thread that hold a plane.
 template <typename Launch>
 cudaError_t with_per_thread(int64_t plane_size, Launch&& launch) {
@@ -278,7 +274,7 @@ cudaError_t with_per_thread(int64_t plane_size, Launch&& launch) {
 template <typename scalar_t, typename acc_t>
 cudaError_t forward(const scalar_t* x, const acc_t* scale, const acc_t* bias, acc_t eps, const Split& split,
                     Welford<acc_t>* partial, scalar_t* out, acc_t* mean, acc_t* rstd, cudaStream_t stream) {
-  if (fits_one_pass(split)) {
+  if (split.one_pass) {
     return with_per_thread(split.plane_size, [&](auto per) {
       adain_plane_forward_kernel<scalar_t, acc_t, decltype(per)::value>
           <<<static_cast<unsigned>(split.planes), kThreads, 0, stream>>>(x, split.plane_size, scale, bias, eps, out,
@@ -298,7 +294,7 @@ template <typename scalar_t, typename acc_t>
 cudaError_t backward(const scalar_t* grad_out, const scalar_t* x, const acc_t* scale, const acc_t* mean,
                      const acc_t* rstd, const Split& split, acc_t* partial, scalar_t* grad_x, acc_t* grad_scale,
                      acc_t* grad_bias, cudaStream_t stream) {
-  if (fits_one_pass(split)) {
+  if (split.one_pass) {
     return with_per_thread(split.plane_size, [&](auto per) {
       adain_plane_backward_kernel<scalar_t, acc_t, decltype(per)::value>
           <<<static_cast<unsigned>(split.planes), kThreads, 0, stream>>>(grad_out, x, split.plane_size, scale, mean,

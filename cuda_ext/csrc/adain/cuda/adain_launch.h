@@ -17,10 +17,12 @@ constexpr int kThreads = 256;
 // Planes of up to kThreads * kMaxPerThread elements (64x64) are held in registers, one block each.
 constexpr int kMaxPerThread = 16;
 
-// Planes are cut into `splits` chunks of `chunk` elements, one block each.
+// Planes are cut into `splits` chunks of `chunk` elements, one block each. `one_pass`: one block holds a whole
+// plane in registers (one split, at most kThreads * kMaxPerThread elements) and runs the one-pass kernels.
 struct Split {
   int64_t planes, plane_size, chunk;
   int splits;
+  bool one_pass;
 };
 
 template <typename acc_t>
