@@ -2,15 +2,16 @@
 
     .venv/bin/python bench/neural.py [--configs small,paper] [--repeat 3] [--frames 10] [--threads N]
     .venv/bin/python bench/neural.py --save-batches DIR      # the episode batches, for another machine
-    python bench/neural.py --device cuda --batches DIR --skip-rendering    # training steps on a GPU
+    python bench/neural.py --device cuda --batches DIR     # training and rendering on a GPU, from DIR
 
 Training: ``MetaLearner.step`` (E/G update + one D update, weight-free content loss) on a batch of 2
 real episodes (K = 2) from the shared clips, per network configuration and kind; the ratio is against the
 ``small`` neural-paper step measured in the same process. Rendering: ``render()`` per frame of a talking
 preset on the bundled still at crop size 256 (paste-back and writing excluded); the baseline is the warp
-renderer in the same process. Each figure is the best of ``--repeat`` runs (the least disturbed on a
-shared machine); the load average is printed so a reader can judge the noise. The training half needs
-neither MediaPipe nor OpenImageIO when it reads batches saved by ``--save-batches``.
+renderer in the same process (on the CPU: it has no GPU path). Each figure is the best of ``--repeat`` runs
+(the least disturbed on a shared machine); the load average is printed so a reader can judge the noise.
+Neither half needs MediaPipe or OpenImageIO when it reads what ``--save-batches`` wrote (the episode
+batches, and the analysed still with its targets).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import os
 import platform
 import time
 
+import numpy as np
 import torch
 
 from portrait_animator.models.config import network_config
@@ -65,6 +67,34 @@ def episode_batch(scratch: str, hybrid: bool, saved: str | None = None) -> dict:
     return torch.utils.data.default_collate([dataset[0], dataset[1]])
 
 
+def render_inputs(scratch: str, frames: int, saved: str | None = None):
+    """The bundled still analysed at crop 256 and ``frames`` targets of preset:talk, or what
+    ``--save-batches`` wrote to ``saved``."""
+    from portrait_animator.render.base import SourceFace, SourceShot, TargetFace
+
+    if saved:
+        arrays = dict(np.load(os.path.join(saved, "render-inputs.npz")))
+    else:
+        from portrait_animator.cache import FileCache
+        from portrait_animator.config import MotionConfig, RenderJob
+        from portrait_animator.face_analysis import analyse_source
+        from portrait_animator.motion import MotionTransfer
+        from portrait_animator.presets import preset_track
+
+        source = analyse_source(RenderJob(sources=[STILL], driver="preset:talk", crop_size=256),
+                                FileCache(os.path.join(scratch, "cache")))
+        track = preset_track("talk", source.crop.landmarks, frames=frames, seed=0)
+        shapes = MotionTransfer(MotionConfig(), source.crop.landmarks, source.crop.dense).transfer(track)
+        arrays = {"rgb": source.crop.rgb, "landmarks": source.crop.landmarks, "dense": source.crop.dense,
+                  "crop_from_still": source.crop_from_still, "still_rgb": source.still_rgb,
+                  "target_landmarks": shapes.landmarks[:frames], "target_dense": shapes.dense[:frames]}
+    source = SourceFace([SourceShot(arrays["rgb"], arrays["landmarks"], arrays["dense"])], arrays["rgb"].shape[0],
+                        arrays["crop_from_still"], arrays["still_rgb"])
+    targets = [TargetFace(i + 1, lm, dense)
+               for i, (lm, dense) in enumerate(zip(arrays["target_landmarks"], arrays["target_dense"]))]
+    return source, targets, arrays
+
+
 def bench_training(configs, repeat, scratch, device, saved):
     print(f"\n## Training step (batch 2 episodes, K = 2, weight-free content loss, 1 D step) on {device}")
     placement = distributed.Placement(0, 1, torch.device(device))
@@ -81,24 +111,16 @@ def bench_training(configs, repeat, scratch, device, saved):
                   f"x{seconds / baseline:5.2f} the small neural-paper step")
 
 
-def bench_rendering(configs, repeat, frames, scratch):
-    from portrait_animator.cache import FileCache
-    from portrait_animator.config import MotionConfig, RenderJob
-    from portrait_animator.face_analysis import analyse_source
+def bench_rendering(configs, repeat, frames, scratch, device, saved):
     from portrait_animator.models.checkpoint import ModelCard, build_generator, load_model, save_checkpoint
     from portrait_animator.models.embedder import Embedder
-    from portrait_animator.motion import MotionTransfer
-    from portrait_animator.presets import preset_track
-    from portrait_animator.render.base import TargetFace
     from portrait_animator.render.neural import NeuralRenderer
     from portrait_animator.render.warp import WarpRenderer
 
-    print(f"\n## Rendering at 256² (render() only, {frames} frames of preset:talk on the bundled still)")
-    job = RenderJob(sources=[STILL], driver="preset:talk", crop_size=256)
-    source = analyse_source(job, FileCache(os.path.join(scratch, "cache")))
-    track = preset_track("talk", source.crop.landmarks, frames=frames, seed=0)
-    shapes = MotionTransfer(MotionConfig(), source.crop.landmarks, source.crop.dense).transfer(track)
-    targets = [TargetFace(i + 1, shapes.landmarks[i], shapes.dense[i]) for i in range(frames)]
+    source, targets, _ = render_inputs(scratch, frames, saved)
+    frames = len(targets)
+    print(f"\n## Rendering at 256² (render() only, {frames} frames of preset:talk on the bundled still); "
+          f"neural renderers on {device}")
 
     def fps(renderer) -> float:
         renderer.prepare(source)
@@ -113,7 +135,7 @@ def bench_rendering(configs, repeat, frames, scratch):
             path = os.path.join(scratch, f"{name}-{kind}.safetensors")
             save_checkpoint(path, ModelCard(network=network),
                             {"embedder": Embedder(network), "generator": build_generator(network)})
-            rate = fps(NeuralRenderer(load_model(path), path, torch.device("cpu")))
+            rate = fps(NeuralRenderer(load_model(path, device), path, torch.device(device)))
             print(f"{name + ' ' + kind:>26} {rate:7.1f} frames/s  x{rate / warp:5.3f} the warp's rate")
 
 
@@ -125,9 +147,9 @@ def main():
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--skip-training", action="store_true")
     parser.add_argument("--skip-rendering", action="store_true")
-    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the training steps run")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the training steps and the neural renderers run")
     parser.add_argument("--batches", help="read the episode batches --save-batches wrote here")
-    parser.add_argument("--save-batches", help="write the episode batches here and exit")
+    parser.add_argument("--save-batches", help="write the episode batches and rendering inputs here and exit")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     configs = [c for c in args.configs.split(",") if c]
@@ -140,11 +162,12 @@ def main():
             os.makedirs(args.save_batches, exist_ok=True)
             for hybrid in (False, True):
                 torch.save(episode_batch(scratch, hybrid), batch_file(args.save_batches, hybrid))
+            np.savez(os.path.join(args.save_batches, "render-inputs.npz"), **render_inputs(scratch, args.frames)[2])
             return
         if not args.skip_training:
             bench_training(configs, args.repeat, scratch, args.device, args.batches)
         if not args.skip_rendering:
-            bench_rendering(configs, args.repeat, args.frames, scratch)
+            bench_rendering(configs, args.repeat, args.frames, scratch, args.device, args.batches)
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
