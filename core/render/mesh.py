@@ -5,6 +5,15 @@ neck must follow the head or they tear away from it. Two rings around the face f
 motion (fully, then half), and points on the crop border never move, so the warp fades to identity at the
 crop edge and paste-back leaves no seam.
 
+Why smoothing near the outline: a tracker's dense points wobble against each other, most near the face
+outline, where no edge pins them; the driver's wobble, carried point by point onto the still, gave
+neighbouring triangles there different stretches, and the still's shading broke into facets, a saw-tooth
+of light and shadow along the cheek. The motion of the landmarks within a few edges of the outline is
+therefore smoothed over the mesh (each point towards its neighbours', a few times) before the warp. Only
+the motion beyond the head's rigid motion is smoothed, so the head's is kept exactly, as is motion that is
+smooth already (the jaw's drop). The inner face is left exact: a blink slides the lid skin as a band and
+the lips and brows move as contours, which smoothing would blur.
+
 Why untangling: target landmarks come from another face's motion, and a turning head slides the outline
 points of a 2-D landmark mesh over their neighbours, so some triangles turn over. A folded mesh maps two
 places of the still onto one output pixel and the raster keeps one of them: a torn, stair-stepped edge
@@ -29,6 +38,8 @@ RING_POINTS = 28
 BORDER_STEPS = 8  # points per crop side
 UNTANGLE_ITERATIONS = 30
 UNTANGLE_TOLERANCE = 0.02  # a triangle may shrink to nothing (a closing lid), not invert past 2 % of its area
+SMOOTHING_ITERATIONS = 3  # each moves a landmark's motion half-way to its neighbours' mean
+SMOOTHED_EDGES = 3  # landmarks this many mesh edges or fewer from the outline are smoothed
 
 
 @dataclass
@@ -44,13 +55,17 @@ class WarpMesh:
     centre: np.ndarray  # (2,) face centre the rings scale about
     areas: np.ndarray  # (T,) signed area of each triangle on the still
     neighbours: sparse.csr_matrix  # (P, P) row-normalised: the mean over each point's edge neighbours
+    landmark_neighbours: sparse.csr_matrix  # (C, C) the same among the landmarks alone
+    smoothed: np.ndarray  # (C,) bool: landmarks near the outline whose motion is smoothed
 
 
-def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None = None) -> WarpMesh:
+def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None = None,
+               face_outline: np.ndarray | None = None) -> WarpMesh:
     """Rings and border around ``control`` (the face landmarks used by the warp) and a triangulation.
 
     ``features``: control indices whose motion untangling must keep, and whose triangles it leaves as they
     are (lips and eyes: their openings close and fold by design, and the mouth and lid painting covers them).
+    ``face_outline``: control indices of the face outline, near which the motion is smoothed.
     """
     control = np.asarray(control, dtype=np.float64)
     hull = control[ConvexHull(control).vertices]
@@ -81,8 +96,16 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
     if features is not None:
         movable[np.asarray(features, dtype=np.int64)] = False
     watched = ~np.any(~movable[triangles] & np.isnan(follow)[triangles], axis=1)  # no lip or eye point
+    landmark_neighbours = _neighbour_mean(triangles[np.all(triangles < len(control), axis=1)], len(control))
+    smoothed = np.zeros(len(control), dtype=bool)
+    if face_outline is not None:
+        smoothed[np.asarray(face_outline, dtype=np.int64)] = True
+        for _ in range(SMOOTHED_EDGES):
+            smoothed |= (landmark_neighbours @ smoothed.astype(np.float64)) > 0
+        smoothed &= movable[: len(control)] & (landmark_neighbours.getnnz(axis=1) > 0)
     return WarpMesh(points, len(control), follow, movable, triangles, watched, centre,
-                    signed_areas(points, triangles), _neighbour_mean(triangles, len(points)))
+                    signed_areas(points, triangles), _neighbour_mean(triangles, len(points)),
+                    landmark_neighbours, smoothed)
 
 
 def target_points(mesh: WarpMesh, control_target: np.ndarray, head: np.ndarray) -> np.ndarray:
@@ -95,8 +118,18 @@ def target_points(mesh: WarpMesh, control_target: np.ndarray, head: np.ndarray) 
         rows = np.flatnonzero(follow == share)
         rigid[rows] = align.apply(align.scale_motion(head, float(share), mesh.centre), mesh.points[rows])
     out = rigid.copy()
-    out[: mesh.control_count] = control_target
+    out[: mesh.control_count] = smooth_motion(mesh, control_target, rigid[: mesh.control_count])
     return untangle(mesh, out, rigid)
+
+
+def smooth_motion(mesh: WarpMesh, control_target: np.ndarray, control_rigid: np.ndarray) -> np.ndarray:
+    """``control_target`` with the motion beyond the head's (``control_rigid``: the landmarks carried by the
+    head alone) of the ``smoothed`` landmarks smoothed over the mesh; the others keep theirs exactly."""
+    motion = np.asarray(control_target, dtype=np.float64) - control_rigid
+    free = mesh.smoothed
+    for _ in range(SMOOTHING_ITERATIONS):
+        motion[free] = 0.5 * motion[free] + 0.5 * (mesh.landmark_neighbours @ motion)[free]
+    return control_rigid + motion
 
 
 def signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:

@@ -56,7 +56,7 @@ class WarpRenderer:
                                      for u, lo in self._eye_indices()))
         control = self._control(crop.landmarks, crop.dense)
         self.lips = self._lip_indices()
-        self.mesh = warp_mesh.build_mesh(control, source.crop_size, self._feature_indices())
+        self.mesh = warp_mesh.build_mesh(control, source.crop_size, self._feature_indices(), self._outline())
         self.mouth = mouth.MouthPainter(crop.rgb, control[self.lips.upper], control[self.lips.lower],
                                         control[self.lips.outer])
         self.eyelids = EyelidPainter(crop.rgb, control, self._eye_indices(), self._brow_indices())
@@ -124,6 +124,11 @@ class WarpRenderer:
             irises = [mpt.FACE_MESH_COUNT, mpt.FACE_MESH_COUNT + 1] if self.moves_irises else []
             return np.array(face + irises)
         return np.arange(36, 68)
+
+    def _outline(self) -> np.ndarray | None:
+        """The dense mesh's face outline, whose wobble the mesh smooths (68 points are too sparse to wobble
+        against each other: three edges from the jaw would reach the brows)."""
+        return np.array(mpt.FACE_OVAL) if self.uses_dense else None
 
     def _eye_indices(self):
         if self.uses_dense:
