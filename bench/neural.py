@@ -147,7 +147,8 @@ def main():
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--skip-training", action="store_true")
     parser.add_argument("--skip-rendering", action="store_true")
-    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the training steps and the neural renderers run")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                        help="where the training steps and the neural renderers run")
     parser.add_argument("--batches", help="read the episode batches --save-batches wrote here")
     parser.add_argument("--save-batches", help="write the episode batches and rendering inputs here and exit")
     args = parser.parse_args()
@@ -162,7 +163,8 @@ def main():
             os.makedirs(args.save_batches, exist_ok=True)
             for hybrid in (False, True):
                 torch.save(episode_batch(scratch, hybrid), batch_file(args.save_batches, hybrid))
-            np.savez(os.path.join(args.save_batches, "render-inputs.npz"), **render_inputs(scratch, args.frames)[2])
+            inputs = render_inputs(scratch, args.frames)[2]
+            np.savez(os.path.join(args.save_batches, "render-inputs.npz"), **inputs)
             return
         if not args.skip_training:
             bench_training(configs, args.repeat, scratch, args.device, args.batches)
