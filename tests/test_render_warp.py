@@ -205,11 +205,12 @@ def test_wobble_near_the_outline_is_smoothed_and_smooth_motion_kept(bundled_sour
     """The driver's dense points wobble against each other, most near the face outline; carried point by
     point, the wobble broke the still's shading along the cheeks into a saw-tooth of facets. The warp
     smooths the motion near the outline: wobble is damped there, the head's motion and a smooth jaw drop are
-    kept, and the inner face (lips, eyes, lid skin, brows) moves exactly as given."""
+    kept, and the inner face and the brows (lips, eyes, lid skin, brows) move exactly as given."""
     mesh, crop = renderer.mesh, bundled_source.crop
     control = mesh.points[: mesh.control_count]
     near = mesh.smoothed
     assert near[list(mpt.FACE_OVAL)].all() and not near[renderer._feature_indices()].any()
+    assert not near[list(mpt.BROW_POINTS)].any()
     assert 0.2 < near.mean() < 0.6  # a band round the face, not all of it
     turn = np.array([[1.03, -0.02], [0.02, 1.03]])
     rigid = (control - control.mean(0)) @ turn.T + control.mean(0) + [4.0, -3.0]  # turns, nears and moves

@@ -11,8 +11,9 @@ neighbouring triangles there different stretches, and the still's shading broke 
 of light and shadow along the cheek. The motion of the landmarks within a few edges of the outline is
 therefore smoothed over the mesh (each point towards its neighbours', a few times) before the warp. Only
 the motion beyond the head's rigid motion is smoothed, so the head's is kept exactly, as is motion that is
-smooth already (the jaw's drop). The inner face is left exact: a blink slides the lid skin as a band and
-the lips and brows move as contours, which smoothing would blur.
+smooth already (the jaw's drop). The inner face and the brows are left exact: a blink slides the lid skin
+as a band and the lips and brows move as contours, which smoothing would blur (smoothing the brows' outer
+ends cost the brow-height correlation a quarter of its value over the shared media).
 
 Why untangling: target landmarks come from another face's motion, and a turning head slides the outline
 points of a 2-D landmark mesh over their neighbours, so some triangles turn over. A folded mesh maps two
@@ -60,12 +61,13 @@ class WarpMesh:
 
 
 def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None = None,
-               face_outline: np.ndarray | None = None) -> WarpMesh:
+               face_outline: np.ndarray | None = None, contours: np.ndarray | None = None) -> WarpMesh:
     """Rings and border around ``control`` (the face landmarks used by the warp) and a triangulation.
 
     ``features``: control indices whose motion untangling must keep, and whose triangles it leaves as they
     are (lips and eyes: their openings close and fold by design, and the mouth and lid painting covers them).
-    ``face_outline``: control indices of the face outline, near which the motion is smoothed.
+    ``face_outline``: control indices of the face outline, near which the motion is smoothed;
+    ``contours``: control indices that smoothing leaves exact besides the features (the brows).
     """
     control = np.asarray(control, dtype=np.float64)
     hull = control[ConvexHull(control).vertices]
@@ -103,6 +105,8 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
         for _ in range(SMOOTHED_EDGES):
             smoothed |= (landmark_neighbours @ smoothed.astype(np.float64)) > 0
         smoothed &= movable[: len(control)] & (landmark_neighbours.getnnz(axis=1) > 0)
+        if contours is not None:
+            smoothed[np.asarray(contours, dtype=np.int64)] = False
     return WarpMesh(points, len(control), follow, movable, triangles, watched, centre,
                     signed_areas(points, triangles), _neighbour_mean(triangles, len(points)),
                     landmark_neighbours, smoothed)
