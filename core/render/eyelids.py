@@ -16,6 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .. import align
 from .mouth import MouthOverlay, polygon_mask
 
 START_CLOSING = 0.6  # opening ratios below this start to show lid skin (squints stay as warped)
@@ -95,11 +96,8 @@ def lid_skin_band(lid: np.ndarray, brow: np.ndarray) -> np.ndarray:
     no higher than ``SKIN_BELOW_BROW`` of the way to the ``brow`` at each point along the eye."""
     width = float(np.linalg.norm(lid[-1] - lid[0])) or 1.0
     axis, up = (lid[-1] - lid[0]) / width, _up_normal(lid)
-    along = lambda p: (p - lid[0]) @ axis  # noqa: E731
-    height = lambda p: (p - lid[0]) @ up  # noqa: E731
-    order = np.argsort(along(brow))
-    gap = np.interp(along(lid), along(brow)[order], height(brow)[order]) - height(lid)
-    gap = np.maximum(gap, 0.0)
+    brow_over_lid = align.polyline_at(brow, (lid - lid[0]) @ axis, lid[0], axis)
+    gap = np.maximum((brow_over_lid - lid) @ up, 0.0)
     low = np.minimum(SKIN_BAND[0] * width, SKIN_BELOW_BROW[0] * gap)
     high = np.maximum(np.minimum(SKIN_BAND[1] * width, SKIN_BELOW_BROW[1] * gap), low + 0.05 * width)
     return np.vstack([lid + low[:, None] * up, (lid + high[:, None] * up)[::-1]])
