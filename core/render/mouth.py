@@ -4,8 +4,8 @@ A warp stretches whatever lies between the lips: on a closed-mouth still that is
 the gap; on a smiling still it is the teeth, stretched tall. So the mouth interior is painted instead:
 
 1. the cavity: the driving video's own mouth, aligned to the target lips and colour-matched to the still's
-   skin, when there is a driving video; otherwise a synthesised dark interior with a hint of teeth, tinted
-   from the still's lips;
+   skin, when there is a driving video; otherwise a synthesised interior (upper and lower teeth, a dark
+   mouth, the tongue; ``mouth_interior``) in the still's colours;
 2. on top, when the still shows its own teeth, those teeth: the part of the still's mouth opening next to
    the upper lip follows the upper lip, the part next to the lower lip follows the lower lip, so teeth move
    with the jaw instead of stretching, and the gap that opens between them shows the cavity.
@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from .. import align
+from .mouth_interior import synthetic_interior
 
 OPEN_START, OPEN_FULL = 0.015, 0.05  # lip gap / mouth width where painting fades in
 SOURCE_TEETH_GAP = 0.04  # the still shows its mouth interior above this gap / width
@@ -82,7 +83,7 @@ class MouthPainter:
         if driver is not None:
             rgb = self._driver_cavity(upper, lower, box, driver)
         else:
-            rgb = synthetic_cavity(upper, lower, box, self.lips_rgb, self.size)
+            rgb = synthetic_interior(upper, lower, box, self.lips_rgb, self.size, teeth=not self.shows_teeth)
         if self.shows_teeth:
             rgb = self._own_teeth(rgb, upper, lower, box)
             alpha *= self._change(upper, lower)  # the still's own mouth needs no painting until it moves
@@ -211,42 +212,6 @@ def lip_colour(crop_rgb: np.ndarray, outer_loop: np.ndarray, inner_loop: np.ndar
     if len(pixels) < 4:
         pixels = crop_rgb[y0:y1, x0:x1].reshape(-1, 3)
     return np.median(pixels, axis=0).astype(np.float32)
-
-
-def synthetic_cavity(upper: np.ndarray, lower: np.ndarray, box, lips_rgb: np.ndarray, size: int) -> np.ndarray:
-    """A dark interior, darker at the back, with soft upper teeth under the upper lip and a hint of lower teeth."""
-    x0, y0, x1, y1 = box
-    h, w = y1 - y0, x1 - x0
-    xs = np.arange(w, dtype=np.float32) + x0 + 0.5
-    top = _y_at(upper, xs)
-    bottom = _y_at(lower, xs)
-    gap = np.maximum(bottom - top, 1e-3)
-    ys = np.arange(h, dtype=np.float32)[:, None] + y0 + 0.5
-    depth = np.clip((ys - top[None, :]) / gap[None, :], 0.0, 1.0)  # 0 at the upper lip, 1 at the lower lip
-    width = max(float(upper[-1, 0] - upper[0, 0]), 1.0)
-    across = np.clip(np.abs(xs - (upper[0, 0] + upper[-1, 0]) / 2.0) / (width / 2.0), 0.0, 1.0)[None, :]
-
-    cavity = np.clip(lips_rgb * np.array([0.42, 0.30, 0.30]), 0.0, 1.0)
-    shade = (1.0 - 0.45 * np.sin(np.pi * depth)) * (1.0 - 0.45 * across ** 2)
-    rgb = cavity[None, None, :] * shade[..., None]
-    tongue = np.clip(lips_rgb * np.array([0.75, 0.45, 0.45]), 0.0, 1.0)
-    tongue_w = np.clip((depth - 0.62) / 0.38, 0.0, 1.0) * (1.0 - across ** 2)
-    rgb = rgb * (1.0 - 0.6 * tongue_w[..., None]) + tongue * (0.6 * tongue_w[..., None])
-    brightness = float(np.clip(0.55 + 0.6 * lips_rgb.mean(), 0.6, 0.92))
-    teeth_rgb = brightness * np.array([1.0, 0.96, 0.88])
-    teeth_height = np.minimum(0.45 * gap, 0.13 * width)[None, :]
-    upper_teeth = np.clip(1.6 * (1.0 - (ys - top[None, :]) / np.maximum(teeth_height, 1e-3)), 0.0, 1.0)
-    lower_teeth = 0.6 * np.clip(1.5 * (1.0 - (bottom[None, :] - ys) / np.maximum(0.55 * teeth_height, 1e-3)),
-                                0.0, 1.0)
-    teeth = np.maximum(upper_teeth, lower_teeth) * (1.0 - across ** 4)
-    teeth_shade = 1.0 - 0.35 * across
-    rgb = rgb * (1.0 - teeth[..., None]) + teeth_rgb * (teeth * teeth_shade)[..., None]
-    return cv2.GaussianBlur(rgb.astype(np.float32), (0, 0), max(0.5, 0.0025 * size))
-
-
-def _y_at(polyline: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    order = np.argsort(polyline[:, 0])
-    return np.interp(xs, polyline[order, 0], polyline[order, 1]).astype(np.float32)
 
 
 def _ring_pixels(rgb: np.ndarray, loop: np.ndarray) -> np.ndarray:
