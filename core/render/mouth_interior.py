@@ -23,6 +23,7 @@ LOWER_TEETH = ((0.19, 1.0), (0.19, 0.97), (0.21, 0.93), (0.2, 0.86), (0.2, 0.8),
 UPPER_TOOTH_LENGTH = 0.13  # of the mouth width, the central incisors' visible length
 LOWER_TOOTH_LENGTH = 0.045
 TEETH_SHARE_OF_GAP = (0.5, 0.15)  # at most this share of the lip gap is upper / lower teeth
+TABLE_SIZE = 1025  # samples of the teeth's profile across the mouth (seams are ~1/50 of it wide)
 
 
 def synthetic_interior(upper: np.ndarray, lower: np.ndarray, box, lips_rgb: np.ndarray, size: int,
@@ -79,20 +80,22 @@ def tooth_row(u: np.ndarray, from_lip: np.ndarray, reach: float, edges, soft: fl
     ``edges``: each tooth's (arch angle, visible share) from the midline outwards, mirrored on both sides; a
     tooth's width on screen is its arc's projection, so teeth narrow towards the corners. Each tooth's free
     edge is rounded at its corners, and a shadow ``seam_width`` wide (in units of ``u``) separates
-    neighbours."""
+    neighbours. What depends on the position across the mouth alone is tabulated once over ``|u|``."""
+    side = np.linspace(0.0, 1.0, TABLE_SIZE)
     bounds = np.sin(np.minimum(np.cumsum([0.0] + [a for a, _ in edges]), ARCH_MAX)) / np.sin(ARCH_MAX)
     shares = np.array([share for _, share in edges] + [0.0])
-    side = np.abs(u)
     k = np.clip(np.searchsorted(bounds, side, side="right") - 1, 0, len(edges))
     lo, hi = bounds[np.minimum(k, len(edges) - 1)], bounds[np.minimum(k + 1, len(edges))]
     v = np.clip((side - lo) / np.maximum(hi - lo, 1e-6), 0.0, 1.0)  # 0..1 across this tooth
-    rounded = 1.0 - 0.15 * np.abs(2.0 * v - 1.0) ** 4
-    length = reach * shares[k] * rounded
-    cover = _step((length - from_lip) / soft)  # no upper bound: a lip raised above the arch shows tooth, no gap
+    length_table = shares[k] * (1.0 - 0.15 * np.abs(2.0 * v - 1.0) ** 4)
     seam = np.minimum(v, 1.0 - v) * (hi - lo)  # distance to the neighbour, in units of u
-    tone = 1.0 - 0.22 * np.exp(-(seam / seam_width) ** 2)
+    seam_table = 1.0 - 0.22 * np.exp(-(seam / seam_width) ** 2)
+    across = np.abs(u)
+    length = reach * np.interp(across, side, length_table).astype(np.float32)
+    cover = _step((length - from_lip) / soft)  # no upper bound: a lip raised above the arch shows tooth, no gap
     # The lip shades the tooth's root; the free edge is a little translucent.
     along = np.clip(from_lip / np.maximum(length, 1e-3), 0.0, 1.0)
+    tone = np.interp(across, side, seam_table).astype(np.float32)
     tone = tone * (0.8 + 0.2 * np.clip(along / 0.25, 0.0, 1.0)) * (1.0 - 0.12 * np.clip((along - 0.8) / 0.2, 0, 1))
     return cover, tone
 
@@ -115,20 +118,21 @@ class MouthFrame:
     def coordinates(self, x0: int, y0: int, x1: int, y1: int) -> tuple[np.ndarray, np.ndarray]:
         xs = np.arange(x0, x1, dtype=np.float64) + 0.5 - self.origin[0]
         ys = np.arange(y0, y1, dtype=np.float64)[:, None] + 0.5 - self.origin[1]
-        return xs * self.axis[0] + ys * self.axis[1], xs * self.normal[0] + ys * self.normal[1]
+        along, across = xs * self.axis[0] + ys * self.axis[1], xs * self.normal[0] + ys * self.normal[1]
+        return along.astype(np.float32), across.astype(np.float32)  # float32: the interior is per-pixel work
 
     def top(self, s: np.ndarray) -> np.ndarray:
-        return np.interp(s, *self._upper)
+        return np.interp(s, *self._upper).astype(np.float32)
 
     def bottom(self, s: np.ndarray) -> np.ndarray:
-        return np.interp(s, *self._lower)
+        return np.interp(s, *self._lower).astype(np.float32)
 
     def top_arc(self, u):
         """The upper lip's overall arch (a parabola through it) at ``u`` (-1 .. 1 from corner to corner)."""
-        return np.polyval(self._upper_arc, u)
+        return np.polyval(self._upper_arc, u).astype(np.float32)
 
     def bottom_arc(self, u):
-        return np.polyval(self._lower_arc, u)
+        return np.polyval(self._lower_arc, u).astype(np.float32)
 
     def _sorted(self, lip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rel = lip - self.origin
