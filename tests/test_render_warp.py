@@ -170,6 +170,43 @@ def test_a_blink_under_low_dark_brows_paints_skin_not_brow(bundled_source):
         assert lid > 0.5 * np.median(cheeks), (lid, np.median(cheeks))
 
 
+def test_a_blink_in_a_shadowed_socket_paints_a_lit_lid(bundled_source):
+    """Light from above leaves the skin between the crease and the brow in shadow; the closed lid bulges over
+    the eyeball and is lit like the skin under the eye. Sampled from the shadow alone, a blink painted a dark
+    patch over the eye that read as an open eye."""
+    crop = bundled_source.crop
+    rgb, dense = crop.rgb.copy(), crop.dense.astype(np.float64)
+    luma = lambda im: im @ np.array([0.2126, 0.7152, 0.0722], np.float32)  # noqa: E731
+    shadow = np.zeros((512, 512), np.uint8)
+    for upper, brow in ((mpt.RIGHT_EYE_UPPER, mpt.RIGHT_BROW), (mpt.LEFT_EYE_UPPER, mpt.LEFT_BROW)):
+        lid = dense[list(upper)]
+        width = np.linalg.norm(lid[-1] - lid[0])
+        socket = np.vstack([lid - [0.0, 0.04 * width], dense[list(brow[5:])][::-1]])
+        cv2.fillPoly(shadow, [np.round(socket - 0.5).astype(np.int32)], 1)
+    rgb[shadow.astype(bool)] *= 0.3
+    shaded = SourceFace([SourceShot(rgb, crop.landmarks, crop.dense)], 512, bundled_source.crop_from_still,
+                        bundled_source.still_rgb)
+    warp = WarpRenderer()
+    warp.prepare(shaded)
+    shapes = _preset_shapes(shaded, "blink")
+    openness = np.array([np.linalg.norm(s[list(mpt.RIGHT_EYE_UPPER[3:6])] - s[list(mpt.RIGHT_EYE_LOWER[3:6])],
+                                        axis=-1).mean() for s in shapes.dense])
+    row = int(np.argmin(openness))
+    out = warp.render(TargetFace(row + 1, shapes.landmarks[row], shapes.dense[row]))
+    socket_luma = np.median(luma(rgb)[shadow.astype(bool)])
+    for upper, lower in ((mpt.RIGHT_EYE_UPPER, mpt.RIGHT_EYE_LOWER), (mpt.LEFT_EYE_UPPER, mpt.LEFT_EYE_LOWER)):
+        eye = np.vstack([dense[list(upper)], dense[list(lower)][::-1][1:-1]])
+        width = np.linalg.norm(dense[upper[-1]] - dense[upper[0]])
+        under = np.vstack([dense[list(lower)] + [0.0, 0.15 * width], (dense[list(lower)] + [0.0, 0.3 * width])[::-1]])
+        masks = [np.zeros((512, 512), np.uint8) for _ in range(2)]
+        cv2.fillPoly(masks[0], [np.round(eye - 0.5).astype(np.int32)], 1)
+        cv2.fillPoly(masks[1], [np.round(under - 0.5).astype(np.int32)], 1)
+        lid = np.median(luma(out.rgb)[masks[0].astype(bool)])
+        under_eye = np.median(luma(rgb)[masks[1].astype(bool)])
+        # Lit skin, well above the socket's shadow (a lid in the shadow's colour is at about 0.95 of it).
+        assert lid > socket_luma + 0.3 * (under_eye - socket_luma), (lid, socket_luma, under_eye)
+
+
 def test_a_turning_head_folds_no_triangle_and_tears_no_jaw(bundled_source, renderer):
     """A head turn slides the outline of a 2-D landmark mesh over the points inside it; unfolded as it comes,
     the mesh would map far-apart places of the still onto neighbouring pixels (a torn, stair-stepped jaw:

@@ -3,12 +3,17 @@
 On an open eye the upper lid is folded away: what a warp can slide down over the eyeball is the thin band
 of lid under the crease and, above it, the dark fold. A blink unfolds the lid, so the covered eyeball
 should show smooth lid skin ending in a line of lashes. This paints that: skin sampled from the still above
-the crease (below the brow), shaded slightly darker towards the lashes, over the area the lid newly covers,
-faded in with how far the eye has closed.
+the crease (below the brow) and under the eye, shaded slightly darker towards the lashes, over the area the
+lid newly covers, faded in with how far the eye has closed.
 
 Where the skin is sampled follows the brow: on deep-set eyes and low, heavy brows the lid shows only a
 narrow strip under the brow, and a band at a fixed height above the lid lands on the brow hair (a blink
 then painted the lid black). The band is kept below the brow's lower edge.
+
+The skin above the crease sits back in the socket, in the brow's shadow wherever the light comes from
+above; the closed lid bulges forward over the eyeball and catches the light as the skin under the eye
+does. So the lid takes the mean of the two samples: from above it alone, a deep-set or top-lit eye
+closed into a dark patch that read as an open eye.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ START_CLOSING = 0.6  # opening ratios below this start to show lid skin (squints
 FULLY_PAINTED = 0.2
 SKIN_BAND = (0.3, 0.45)  # lid skin sampled this far above the lid line, in eye widths ...
 SKIN_BELOW_BROW = (0.3, 0.8)  # ... and at most these shares of the lid-to-brow gap
+UNDER_EYE_BAND = (0.12, 0.35)  # and skin this far below the lower lid, in eye widths
+LASH_LINE = 0.04  # closed lashes, upper and lower together: a dark line ~7 % of the eye's width across
 
 
 class EyelidPainter:
@@ -37,7 +44,11 @@ class EyelidPainter:
             top = control[upper]
             width = float(np.linalg.norm(top[-1] - top[0])) or 1.0
             up = _up_normal(top)
-            self.skin.append(_median_colour(crop_rgb, lid_skin_band(top, control[np.asarray(brow)])))
+            above = _median_colour(crop_rgb, lid_skin_band(top, control[np.asarray(brow)]))
+            bottom = control[lower]
+            below = _median_colour(crop_rgb, np.vstack([bottom - UNDER_EYE_BAND[0] * width * up,
+                                                        (bottom - UNDER_EYE_BAND[1] * width * up)[::-1]]))
+            self.skin.append(0.5 * (above + below))
             lash_band = np.vstack([top, (top + 0.08 * width * up)[::-1]])
             self.lashes.append(_dark_colour(crop_rgb, lash_band))
         self.open_gap = [_gap(control[u], control[lo]) for u, lo in self.eyes]
@@ -85,7 +96,7 @@ class EyelidPainter:
         patch = warped[box[1]:box[3], box[0]:box[2]]
         grain = patch - cv2.GaussianBlur(patch, (0, 0), max(1.0, 0.04 * width))
         rgb = skin + 0.6 * grain
-        lash = np.exp(-((ys - lash_y) / max(0.022 * width, 0.6)) ** 2) * corners
+        lash = np.exp(-((ys - lash_y) / max(LASH_LINE * width, 0.6)) ** 2) * corners
         rgb = rgb * (1.0 - lash[..., None]) + self.lashes[eye][None, None, :] * lash[..., None]
         alpha = np.maximum(alpha, lash * coverage) * amount
         return MouthOverlay(np.clip(rgb, 0.0, 1.0).astype(np.float32), alpha.astype(np.float32), box)
