@@ -6,9 +6,12 @@ the gap; on a smiling still it is the teeth, stretched tall. So the mouth interi
 1. the cavity: the driving video's own mouth, aligned to the target lips and colour-matched to the still's
    skin, when there is a driving video; otherwise a synthesised interior (upper and lower teeth, a dark
    mouth, the tongue; ``mouth_interior``) in the still's colours;
-2. on top, when the still shows its own teeth, those teeth: the part of the still's mouth opening next to
-   the upper lip follows the upper lip, the part next to the lower lip follows the lower lip, so teeth move
-   with the jaw instead of stretching, and the gap that opens between them shows the cavity.
+2. on top, when the still shows its own teeth (its lips are parted and part of the gap is lighter than
+   the lips), those teeth: the part of the still's mouth opening next to the upper lip follows the upper
+   lip, the part next to the lower lip follows the lower lip, so teeth move with the jaw instead of
+   stretching, and the gap that opens between them shows the cavity. A parted mouth whose gap is dark
+   throughout gets the painted cavity without teeth, from where the target opens past the still's own gap:
+   filmed mouths whose parted lips show no teeth stay dark inside as they open further.
 
 A still whose mouth is already wide open (a shout, a song) holds a whole mouth interior of its own, which
 the warp stretches or squeezes with the lips; nothing is painted over it (a driver's teeth painted into
@@ -29,6 +32,7 @@ OPEN_START, OPEN_FULL = 0.015, 0.05  # lip gap / mouth width where painting fade
 SOURCE_TEETH_GAP = 0.04  # the still shows its mouth interior above this gap / width
 SOURCE_OPEN_GAP = 0.35  # ... and a whole open mouth above this one (a smile with parted lips is ~0.2)
 UPPER_TEETH_SHARE = 0.6
+LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
 
 
 @dataclass
@@ -59,9 +63,10 @@ class MouthPainter:
         self.upper, self.lower, self.outer = (np.asarray(a, np.float64) for a in (upper, lower, outer))
         self.lips_rgb = lip_colour(crop_rgb, self.outer, _loop(self.upper, self.lower))
         width = np.linalg.norm(self.upper[-1] - self.upper[0])
-        opening = mean_gap(self.upper, self.lower) / max(width, 1e-6)
-        self.shows_teeth = opening > SOURCE_TEETH_GAP
-        self.open_wide = opening > SOURCE_OPEN_GAP
+        self.opening = mean_gap(self.upper, self.lower) / max(width, 1e-6)
+        self.parted = self.opening > SOURCE_TEETH_GAP
+        self.shows_teeth = self.parted and holds_teeth(crop_rgb, _loop(self.upper, self.lower), self.lips_rgb)
+        self.open_wide = self.opening > SOURCE_OPEN_GAP
         self.skin_lab = _lab_statistics(_ring_pixels(crop_rgb, self.outer))  # the still's skin round the mouth
 
     def paint(self, upper: np.ndarray, lower: np.ndarray, driver: DriverMouth | None = None) -> MouthOverlay | None:
@@ -71,7 +76,7 @@ class MouthPainter:
             return None
         upper, lower = np.asarray(upper, np.float64), np.asarray(lower, np.float64)
         width = max(float(np.linalg.norm(upper[-1] - upper[0])), 1e-6)
-        opening = mean_gap(upper, lower) / width
+        opening = mean_gap(upper, lower) / width - self.opening  # past the still's own gap
         fade = float(np.clip((opening - OPEN_START) / (OPEN_FULL - OPEN_START), 0.0, 1.0))
         if fade <= 0.0 and not self.shows_teeth:
             return None
@@ -83,7 +88,7 @@ class MouthPainter:
         if driver is not None:
             rgb = self._driver_cavity(upper, lower, box, driver)
         else:
-            rgb = synthetic_interior(upper, lower, box, self.lips_rgb, self.size, teeth=not self.shows_teeth)
+            rgb = synthetic_interior(upper, lower, box, self.lips_rgb, self.size, teeth=not self.parted)
         if self.shows_teeth:
             rgb = self._own_teeth(rgb, upper, lower, box)
             alpha *= self._change(upper, lower)  # the still's own mouth needs no painting until it moves
@@ -212,6 +217,19 @@ def lip_colour(crop_rgb: np.ndarray, outer_loop: np.ndarray, inner_loop: np.ndar
     if len(pixels) < 4:
         pixels = crop_rgb[y0:y1, x0:x1].reshape(-1, 3)
     return np.median(pixels, axis=0).astype(np.float32)
+
+
+def holds_teeth(crop_rgb: np.ndarray, inner_loop: np.ndarray, lips_rgb: np.ndarray) -> bool:
+    """Whether a parted mouth shows teeth: part of its opening is lighter than the lips. A gap that is dark
+    throughout shows the mouth's shadow (teeth hidden behind the lips, or unlit); opened further it gets a
+    painted dark mouth without teeth (split along its lips, that gap opened into stripes of lip edge)."""
+    box = _box(inner_loop, 0, crop_rgb.shape[:2])
+    x0, y0, x1, y1 = box
+    if x1 <= x0 or y1 <= y0:
+        return False
+    inside = polygon_mask(inner_loop, box, 0.0) > 0.5
+    luma = crop_rgb[y0:y1, x0:x1][inside] @ LUMA
+    return len(luma) >= 4 and float(np.percentile(luma, 80)) > float(lips_rgb @ LUMA)
 
 
 def _ring_pixels(rgb: np.ndarray, loop: np.ndarray) -> np.ndarray:

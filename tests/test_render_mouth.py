@@ -1,0 +1,55 @@
+"""The mouth painter on a slightly parted still: its own teeth ride on its lips; a dark gap opens painted."""
+
+import cv2
+import numpy as np
+import pytest
+
+from portrait_animator.render.mouth import MouthPainter
+from portrait_animator.render.mouth_interior import synthetic_interior
+
+SKIN = (0.80, 0.62, 0.52)
+LIPS = (0.70, 0.35, 0.35)
+
+
+def _arc(lift: float, t: np.ndarray, width: float = 120.0, centre=(100.0, 100.0)) -> np.ndarray:
+    return np.stack([centre[0] + (t - 0.5) * width, centre[1] + lift * np.sin(np.pi * t)], axis=1)
+
+
+def _parted_still(gap_colour):
+    """A 200-px crop with lips 10 px apart (0.08 of the mouth's width) and ``gap_colour`` between them."""
+    t = np.linspace(0.0, 1.0, 11)
+    upper, lower = _arc(-3.0, t), _arc(7.0, t)
+    outer = np.vstack([_arc(-15.0, t), _arc(20.0, t)[::-1][1:-1]])
+    rgb = np.zeros((200, 200, 3), np.float32)
+    rgb[:] = SKIN
+    cv2.fillPoly(rgb, [np.round(outer - 0.5).astype(np.int32)], LIPS)
+    cv2.fillPoly(rgb, [np.round(np.vstack([upper, lower[::-1][1:-1]]) - 0.5).astype(np.int32)], gap_colour)
+    return rgb, upper, lower, outer
+
+
+def _luma(rgb):
+    return rgb @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+
+
+@pytest.mark.parametrize("gap_colour, has_teeth", [((0.08, 0.05, 0.05), False), ((0.92, 0.90, 0.85), True)])
+def test_a_parted_still_shows_teeth_only_where_its_gap_is_lighter_than_its_lips(gap_colour, has_teeth):
+    rgb, upper, lower, outer = _parted_still(gap_colour)
+    assert MouthPainter(rgb, upper, lower, outer).shows_teeth == has_teeth
+
+
+def test_a_dark_parted_mouth_opens_into_a_painted_mouth_without_teeth():
+    """Parted lips over a gap that is dark throughout hide their teeth (or the light misses them): opened
+    further, the mouth is the painted cavity, without teeth. Split along its lips, the still's own gap opened
+    into stripes of lip edge and shadow."""
+    rgb, upper, lower, outer = _parted_still((0.08, 0.05, 0.05))
+    painter = MouthPainter(rgb, upper, lower, outer)
+    assert painter.paint(upper, lower) is None  # at rest the still's own mouth stays as it is
+    opened = lower + [0.0, 40.0] * np.sin(np.linspace(0.0, np.pi, len(lower)))[:, None]
+    overlay = painter.paint(upper, opened)
+    assert overlay is not None
+    expected = synthetic_interior(upper, opened, overlay.box, painter.lips_rgb, 200, teeth=False)
+    np.testing.assert_allclose(overlay.rgb, expected, atol=1e-6)
+    x0, y0 = overlay.box[:2]
+    assert overlay.alpha[int(upper[5, 1]) + 3 - y0:int(opened[5, 1]) - 3 - y0, 100 - x0].min() > 0.9
+    under_upper_lip = _luma(overlay.rgb)[int(upper[5, 1]) + 3 - y0, 92 - x0:108 - x0]
+    assert under_upper_lip.mean() < 0.5 * _luma(np.array(LIPS, np.float32))  # no teeth under the lip
