@@ -27,7 +27,8 @@ from portrait_animator.motion import eye_openness
 from portrait_animator.pipeline import AnimatePipeline
 from portrait_animator.render.base import TargetFace
 
-MEDIA = os.environ.get("PORTRAIT_ANIMATOR_MEDIA", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "media"))
+MEDIA = os.environ.get("PORTRAIT_ANIMATOR_MEDIA",
+                       os.path.join(os.path.dirname(__file__), "..", "..", "shared", "media"))
 
 
 def eye_boxes(landmarks68: np.ndarray, size: int):

@@ -28,7 +28,7 @@ import numpy as np
 from .. import align
 from .mouth_interior import synthetic_interior
 
-OPEN_START, OPEN_FULL = 0.015, 0.05  # lip gap / mouth width where painting fades in
+OPEN_START, OPEN_FULL = 0.015, 0.05  # lip gap / mouth width, past the still's own, where painting fades in
 SOURCE_TEETH_GAP = 0.04  # the still shows its mouth interior above this gap / width
 SOURCE_OPEN_GAP = 0.35  # ... and a whole open mouth above this one (a smile with parted lips is ~0.2)
 UPPER_TEETH_SHARE = 0.6
@@ -76,8 +76,8 @@ class MouthPainter:
             return None
         upper, lower = np.asarray(upper, np.float64), np.asarray(lower, np.float64)
         width = max(float(np.linalg.norm(upper[-1] - upper[0])), 1e-6)
-        opening = mean_gap(upper, lower) / width - self.opening  # past the still's own gap
-        fade = float(np.clip((opening - OPEN_START) / (OPEN_FULL - OPEN_START), 0.0, 1.0))
+        past_own = mean_gap(upper, lower) / width - self.opening  # how far past the still's own gap
+        fade = float(np.clip((past_own - OPEN_START) / (OPEN_FULL - OPEN_START), 0.0, 1.0))
         if fade <= 0.0 and not self.shows_teeth:
             return None
         target = _loop(upper, lower)
