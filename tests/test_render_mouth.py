@@ -1,10 +1,11 @@
-"""The mouth painter on a slightly parted still: its own teeth ride on its lips; a dark gap opens painted."""
+"""The mouth painter: a parted still's own teeth ride on its lips, a dark gap opens painted; a driver's mouth
+takes the still's colours, and a black-and-white still's none."""
 
 import cv2
 import numpy as np
 import pytest
 
-from portrait_animator.render.mouth import MouthPainter
+from portrait_animator.render.mouth import DriverMouth, MouthPainter
 from portrait_animator.render.mouth_interior import synthetic_interior
 
 SKIN = (0.80, 0.62, 0.52)
@@ -53,3 +54,51 @@ def test_a_dark_parted_mouth_opens_into_a_painted_mouth_without_teeth():
     assert overlay.alpha[int(upper[5, 1]) + 3 - y0:int(opened[5, 1]) - 3 - y0, 100 - x0].min() > 0.9
     under_upper_lip = _luma(overlay.rgb)[int(upper[5, 1]) + 3 - y0, 92 - x0:108 - x0]
     assert under_upper_lip.mean() < 0.5 * _luma(np.array(LIPS, np.float32))  # no teeth under the lip
+
+
+def _driver_frame():
+    """A 200-px driver frame: pinkish skin, red lips, an open mouth with teeth, a dark cavity and a tongue;
+    its iBUG inner (60-67) and outer (48-59) lip points."""
+    rng = np.random.default_rng(0)
+    t5, t7 = np.linspace(0.0, 1.0, 5), np.linspace(0.0, 1.0, 7)
+    inner_upper, inner_lower = _arc(-6.0, t5), _arc(30.0, t5)
+    inner = np.vstack([inner_upper, inner_lower[3:0:-1]])
+    outer = np.vstack([_arc(-18.0, t7, width=132.0), _arc(42.0, t7, width=132.0)[5:0:-1]])
+    rgb = np.empty((200, 200, 3), np.float32)
+    rgb[:] = (0.86, 0.66, 0.58)
+    rgb += rng.normal(0.0, 0.02, rgb.shape).astype(np.float32)
+    cv2.fillPoly(rgb, [np.round(outer - 0.5).astype(np.int32)], (0.75, 0.35, 0.38))
+    cv2.fillPoly(rgb, [np.round(inner - 0.5).astype(np.int32)], (0.25, 0.06, 0.08))
+    rgb[96:104, 50:150] = (0.95, 0.93, 0.88)  # upper teeth
+    rgb[118:126, 60:140] = (0.85, 0.45, 0.50)  # tongue
+    return np.clip(rgb, 0.0, 1.0), inner, outer
+
+
+def _closed_still(skin_rgb):
+    t = np.linspace(0.0, 1.0, 11)
+    upper, lower = _arc(-1.0, t), _arc(1.0, t)
+    outer = np.vstack([_arc(-14.0, t), _arc(18.0, t)[::-1][1:-1]])
+    rgb = np.clip(skin_rgb, 0.0, 1.0).astype(np.float32)
+    cv2.fillPoly(rgb, [np.round(outer - 0.5).astype(np.int32)], tuple(float(v) for v in 0.8 * rgb[10, 10]))
+    return rgb, upper, lower, outer
+
+
+def _painted_driver_mouth(still_rgb):
+    rgb, upper, lower, outer = _closed_still(still_rgb)
+    image, inner, driver_outer = _driver_frame()
+    painter = MouthPainter(rgb, upper, lower, outer)
+    opened = lower + [0.0, 30.0] * np.sin(np.linspace(0.0, np.pi, len(lower)))[:, None]
+    overlay = painter.paint(upper, opened, DriverMouth(image, inner, driver_outer))
+    assert overlay is not None
+    return overlay
+
+
+def test_a_drivers_mouth_on_a_black_and_white_still_stays_grey():
+    grey = np.full((200, 200, 3), 0.6, np.float32)
+    grey += np.random.default_rng(1).normal(0.0, 0.05, (200, 200, 1)).astype(np.float32)  # grey texture
+    overlay = _painted_driver_mouth(grey)
+    shown = overlay.alpha > 0.5
+    assert shown.sum() > 500
+    chroma = overlay.rgb.max(-1) - overlay.rgb.min(-1)
+    assert chroma[shown].max() < 0.01  # (the driver's red tongue and lips came through at half strength)
+
