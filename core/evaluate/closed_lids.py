@@ -1,0 +1,82 @@
+"""Closing eyes against the real frames: self-reenactment, where the clip itself is the ground truth.
+
+The clip's first frame is the still and the clip's own track drives it (neutral = that frame), so on every
+later frame the real video shows what the output should be. On the frames where the eyes close (the
+tracker's opening under a share of its median), the eye regions of the rendered crop are compared with the
+real frame mapped into the same crop. The baseline is the warp alone on the same frames (the still's lid
+stretched over the eye, nothing painted): the lid painter is worth its pixels only where it beats that.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .. import align
+from ..config import FrameRange, MotionConfig, OutputConfig, RenderJob
+from ..face_analysis import crop_face
+from ..io.sources import open_frames
+from ..motion import eye_openness
+from ..pipeline import AnimatePipeline
+from ..render.base import TargetFace
+
+
+@dataclass(frozen=True)
+class ClosingEyes:
+    """Mean absolute error (8-bit levels) over the eye regions of a clip's closing-eye frames."""
+
+    frames: int
+    warp_error: float  # the warp alone
+    render_error: float  # the renderer, lids painted
+
+
+def eye_boxes(landmarks68: np.ndarray, size: int):
+    """Each eye with its lids, lashes and the skin just above and below, as (x0, y0, x1, y1)."""
+    for eye in (landmarks68[36:42], landmarks68[42:48]):
+        centre, width = eye.mean(0), float(np.linalg.norm(eye[3] - eye[0]))
+        x0, y0 = np.maximum(np.round(centre - [0.7 * width, 0.5 * width]).astype(int), 0)
+        x1, y1 = np.minimum(np.round(centre + [0.7 * width, 0.4 * width]).astype(int), size)
+        if x1 > x0 and y1 > y0:
+            yield int(x0), int(y0), int(x1), int(y1)
+
+
+def measure_closing_eyes(clip: str, frames: int, closing: float, cache_dir: str | None,
+                         scratch: str) -> ClosingEyes | None:
+    """The errors over the first ``frames`` frames of ``clip`` (the still is written to ``scratch``); None
+    where the eyes never close that far."""
+    source = open_frames(clip)
+    first_number, first = next(iter(source.frames(1, 1)))
+    still = os.path.join(scratch, os.path.basename(clip) + ".png")
+    cv2.imwrite(still, cv2.cvtColor(first, cv2.COLOR_RGB2BGR))
+    job = RenderJob(sources=[still], driver=clip, frames=FrameRange(first_number, first_number + frames - 1),
+                    output=OutputConfig(pattern=os.path.join(scratch, "unused.####.png")),
+                    motion=MotionConfig(neutral=str(first_number)), cache_dir=cache_dir)
+    shot = AnimatePipeline(job).prepare()
+    track, shapes, face = shot.driver.track, shot.shapes, shot.source
+    openness = eye_openness(track.landmarks).mean(axis=1)
+    typical = np.nanmedian(openness[track.valid])
+    asked = set(shot.frame_numbers) - {first_number}
+    rows = [r for r in range(len(shapes.frame_numbers))
+            if track.valid[r] and openness[r] < closing * typical and int(shapes.frame_numbers[r]) in asked]
+    if not rows:
+        return None
+    wanted = {int(shapes.frame_numbers[r]): r for r in rows}
+    size = face.crop_size
+    warp_errors, render_errors = [], []
+    for number, image in source.frames(min(wanted), max(wanted)):
+        if number not in wanted:
+            continue
+        row = wanted[number]
+        out = shot.renderer.render(TargetFace(number, shapes.landmarks[row],
+                                              None if shapes.dense is None else shapes.dense[row]))
+        warp_only = cv2.remap(face.crop.rgb, *(out.source_map - 0.5).transpose(2, 0, 1), cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
+        real = crop_face(image.astype(np.float32) / 255.0, face.crop_from_still, size)
+        for x0, y0, x1, y1 in eye_boxes(align.apply(face.crop_from_still, track.landmarks[row]), size):
+            truth = real[y0:y1, x0:x1]
+            warp_errors.append(255.0 * np.abs(np.clip(warp_only[y0:y1, x0:x1], 0, 1) - truth).mean())
+            render_errors.append(255.0 * np.abs(np.clip(out.rgb[y0:y1, x0:x1], 0, 1) - truth).mean())
+    return ClosingEyes(len(rows), float(np.mean(warp_errors)), float(np.mean(render_errors)))
