@@ -22,6 +22,7 @@ from ..io.sources import open_frames
 from ..motion import eye_openness
 from ..pipeline import AnimatePipeline
 from ..render.base import TargetFace
+from ..render.warp import remap
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,7 @@ def measure_closing_eyes(clip: str, frames: int, closing: float, cache_dir: str 
         row = wanted[number]
         out = shot.renderer.render(TargetFace(number, shapes.landmarks[row],
                                               None if shapes.dense is None else shapes.dense[row]))
-        warp_only = cv2.remap(face.crop.rgb, *(out.source_map - 0.5).transpose(2, 0, 1), cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_REPLICATE)
+        warp_only = remap(face.crop.rgb, out.source_map)
         real = crop_face(image.astype(np.float32) / 255.0, face.crop_from_still, size)
         for x0, y0, x1, y1 in eye_boxes(align.apply(face.crop_from_still, track.landmarks[row]), size):
             truth = real[y0:y1, x0:x1]

@@ -27,7 +27,7 @@ from ..models.checkpoint import NeuralModel, load_model
 from ..sketch import draw_sketch
 from ..models.device import pick_device
 from .base import RenderedFace, SourceFace, TargetFace
-from .warp import WarpRenderer
+from .warp import WarpRenderer, remap
 
 # Where the network changes a pixel by this much (sRGB, 0-1) or more, the frame shows the crop-resolution
 # result outright; smaller changes are blended over the warp's full-resolution resampling.
@@ -132,7 +132,7 @@ class NeuralRenderer:
         needed = np.clip(np.abs(change).max(axis=2) / CHANGE_FULL, 0.0, 1.0)
         smooth = cv2.GaussianBlur(cv2.dilate(needed, np.ones((3, 3), np.uint8)), (0, 0), 1.0)
         alpha = np.maximum(smooth, needed)
-        base = _remap(self.source.crop.rgb, warped.source_map)
+        base = remap(self.source.crop.rgb, warped.source_map)
         warp_alpha = np.zeros_like(alpha) if warped.overlay_alpha is None else warped.overlay_alpha
         warp_overlay = base if warped.overlay is None else warped.overlay
         overlay_alpha = np.maximum(alpha, warp_alpha)
@@ -142,12 +142,6 @@ class NeuralRenderer:
         return RenderedFace(rgb=rgb.astype(np.float32), matte=np.maximum(warped.matte, alpha).astype(np.float32),
                             source_map=warped.source_map, overlay=overlay,
                             overlay_alpha=overlay_alpha.astype(np.float32))
-
-
-def _remap(image: np.ndarray, source_map: np.ndarray) -> np.ndarray:
-    cv_map = source_map - 0.5
-    return cv2.remap(image, cv_map[..., 0], cv_map[..., 1], interpolation=cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_REPLICATE)
 
 
 def face_matte(landmarks: np.ndarray, size: int) -> np.ndarray:

@@ -75,7 +75,7 @@ class WarpRenderer:
                                     target.landmarks[list(align.RIGID_68)])
         dst_points = warp_mesh.target_points(self.mesh, control_dst, head)
         source_map = warp_mesh.sampling_map(self.mesh.points, dst_points, self.mesh.triangles, size)
-        rgb = _remap(source.crop.rgb, source_map)
+        rgb = remap(source.crop.rgb, source_map)
         matte = self._matte(source_map)
 
         overlays = [self._mouth(target, control_dst), *self.eyelids.paint(control_dst, rgb)]
@@ -165,7 +165,7 @@ class WarpRenderer:
         return self.mouth.paint(control_dst[self.lips.upper], control_dst[self.lips.lower], driver)
 
 
-def _remap(image: np.ndarray, source_map: np.ndarray) -> np.ndarray:
+def remap(image: np.ndarray, source_map: np.ndarray) -> np.ndarray:
     """Sample ``image`` at ``source_map`` positions (our pixel convention), bilinear, edge-clamped."""
     cv_map = source_map - 0.5
     return cv2.remap(image, cv_map[..., 0], cv_map[..., 1], interpolation=cv2.INTER_LINEAR,
