@@ -12,6 +12,16 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
   exit 2
 fi
 
+# A new environment takes about 8 GiB, torch's CUDA build most of it: say so before pip fills the disk halfway.
+if [ ! -d "$venv/lib/python3.11/site-packages/torch" ]; then
+  need_kib=$((9 * 1024 * 1024))
+  free_kib="$(df -Pk "$root" | awk 'NR == 2 {print $4}')"
+  if [ "$free_kib" -lt "$need_kib" ]; then
+    echo "bootstrap: $venv needs about 9 GiB of free disk to install; $((free_kib / 1024 / 1024)) GiB free there" >&2
+    exit 2
+  fi
+fi
+
 # The CUDA kernels compile wherever torch is a CUDA build and a real toolkit is present (no GPU needed).
 if [ -z "${CUDA_HOME:-}" ] && [ -x /usr/local/cuda/bin/nvcc ]; then export CUDA_HOME=/usr/local/cuda; fi
 export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-8.0;9.0+PTX}"
