@@ -19,7 +19,8 @@ from portrait_animator.config import FrameRange, OutputConfig, RenderJob
 from portrait_animator.landmarks import mediapipe_topology as mpt
 from portrait_animator.pipeline import AnimatePipeline
 from portrait_animator.render.base import TargetFace
-from portrait_animator.render.mouth import OPEN_FULL, _box, _loop, mean_gap
+from portrait_animator.render.mouth import OPEN_FULL, mean_gap, mouth_loop
+from portrait_animator.render.regions import bounding_box
 from portrait_animator.render.mouth_interior import synthetic_interior
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,7 +67,7 @@ def main() -> None:
     def interiors(teeth: bool):
         def run():
             for _, upper, lower in open_rows:
-                synthetic_interior(upper, lower, _box(_loop(upper, lower), 3, size), painter.lips_rgb, size, teeth)
+                synthetic_interior(upper, lower, bounding_box(mouth_loop(upper, lower), 3, size), painter.lips_rgb, size, teeth)
         return run
 
     render_ms = _median_ms(render_all, args.repeat) / len(targets)

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from .. import align
-from .mouth import MouthOverlay, polygon_mask
+from .regions import Overlay, bounding_box, polygon_mask, region_pixels
 
 START_CLOSING = 0.6  # opening ratios below this start to show lid skin (squints stay as warped)
 FULLY_PAINTED = 0.2
@@ -51,21 +51,21 @@ class EyelidPainter:
             self.skin.append(0.5 * (above + below))
             lash_band = np.vstack([top, (top + 0.08 * width * up)[::-1]])
             self.lashes.append(_dark_colour(crop_rgb, lash_band))
-        self.open_gap = [_gap(control[u], control[lo]) for u, lo in self.eyes]
+        self.open_gap = [lid_gap(control[u], control[lo]) for u, lo in self.eyes]
 
-    def paint(self, control_dst: np.ndarray, warped: np.ndarray) -> list[MouthOverlay]:
+    def paint(self, control_dst: np.ndarray, warped: np.ndarray) -> list[Overlay]:
         """Overlays for the target shape (none while the eyes are open); ``warped`` lends its skin grain."""
         overlays = []
         for eye, (upper, lower) in enumerate(self.eyes):
             top, bottom = control_dst[upper], control_dst[lower]
-            ratio = _gap(top, bottom) / max(self.open_gap[eye], 1e-6)
+            ratio = lid_gap(top, bottom) / max(self.open_gap[eye], 1e-6)
             amount = float(np.clip((START_CLOSING - ratio) / (START_CLOSING - FULLY_PAINTED), 0.0, 1.0))
             if amount > 0.0:
                 overlays.append(self._lid(top, bottom, eye, amount, warped))
         return overlays
 
     def _lid(self, lashes: np.ndarray, bottom: np.ndarray, eye: int, amount: float,
-             warped: np.ndarray) -> MouthOverlay:
+             warped: np.ndarray) -> Overlay:
         width = float(np.linalg.norm(lashes[-1] - lashes[0])) or 1.0
         up = _up_normal(lashes)
         axis = (lashes[-1] - lashes[0]) / width
@@ -74,11 +74,9 @@ class EyelidPainter:
         height = (0.2 + 0.32 * amount) * width  # lid skin shown above the lashes at the middle
         lid_top = lashes + (height * (0.3 + 0.7 * arch))[:, None] * up
         region = np.vstack([bottom, lid_top[::-1]])
-        x0, y0 = np.floor(region.min(0)).astype(int) - 3
-        x1, y1 = np.ceil(region.max(0)).astype(int) + 3
-        box = (max(int(x0), 0), max(int(y0), 0), min(int(x1), self.size), min(int(y1), self.size))
+        box = bounding_box(region, 3, self.size)
         if box[2] <= box[0] or box[3] <= box[1]:
-            return MouthOverlay(np.zeros((0, 0, 3), np.float32), np.zeros((0, 0), np.float32), box)
+            return Overlay(np.zeros((0, 0, 3), np.float32), np.zeros((0, 0), np.float32), box)
         coverage = polygon_mask(region, box, 0.0)
         h, w = coverage.shape
         xs = np.arange(w, dtype=np.float32) + box[0] + 0.5
@@ -99,7 +97,7 @@ class EyelidPainter:
         lash = np.exp(-((ys - lash_y) / max(LASH_LINE * width, 0.6)) ** 2) * corners
         rgb = rgb * (1.0 - lash[..., None]) + self.lashes[eye][None, None, :] * lash[..., None]
         alpha = np.maximum(alpha, lash * coverage) * amount
-        return MouthOverlay(np.clip(rgb, 0.0, 1.0).astype(np.float32), alpha.astype(np.float32), box)
+        return Overlay(np.clip(rgb, 0.0, 1.0).astype(np.float32), alpha.astype(np.float32), box)
 
 
 def lid_skin_band(lid: np.ndarray, brow: np.ndarray) -> np.ndarray:
@@ -120,8 +118,9 @@ def _up_normal(lid: np.ndarray) -> np.ndarray:
     return np.array([axis[1], -axis[0]])  # upwards on an upright face
 
 
-def _gap(upper: np.ndarray, lower: np.ndarray) -> float:
-    """Mean lid gap along the eye (the lids are sampled at the same positions along the corner axis)."""
+def lid_gap(upper: np.ndarray, lower: np.ndarray) -> float:
+    """Mean gap between the ``upper`` and ``lower`` lids (corner to corner) along the eye: the lower lid is
+    read at the upper lid's positions along the corner axis, so the two need not be sampled alike."""
     axis = upper[-1] - upper[0]
     length = float(np.dot(axis, axis)) or 1.0
     t_up = (upper - upper[0]) @ axis / length
@@ -137,13 +136,7 @@ def _y_at(polyline: np.ndarray, xs: np.ndarray) -> np.ndarray:
 
 
 def _pixels(rgb: np.ndarray, loop: np.ndarray) -> np.ndarray:
-    size = rgb.shape[0]
-    x0, y0 = np.maximum(np.floor(loop.min(0)).astype(int) - 1, 0)
-    x1, y1 = np.minimum(np.ceil(loop.max(0)).astype(int) + 1, size)
-    if x1 <= x0 or y1 <= y0:
-        return rgb.reshape(-1, 3)
-    mask = polygon_mask(loop, (int(x0), int(y0), int(x1), int(y1)), 0.0) > 0.5
-    pixels = rgb[y0:y1, x0:x1][mask]
+    pixels = region_pixels(rgb, loop)
     return pixels if len(pixels) >= 4 else rgb.reshape(-1, 3)
 
 

@@ -49,7 +49,6 @@ class WarpMesh:
 
     points: np.ndarray  # (P, 2) float64: control points first, then rings and border
     control_count: int  # the first control_count points are the face's landmarks
-    follow: np.ndarray  # (P,) share of the head's rigid motion each non-control point follows
     movable: np.ndarray  # (P,) bool: points untangling may move (not the border, not the lips and eyes)
     triangles: np.ndarray  # (T, 3) int32
     watched: np.ndarray  # (T,) bool: triangles untangling unfolds (those without a lip or eye point)
@@ -58,6 +57,7 @@ class WarpMesh:
     neighbours: sparse.csr_matrix  # (P, P) row-normalised: the mean over each point's edge neighbours
     landmark_neighbours: sparse.csr_matrix  # (C, C) the same among the landmarks alone
     smoothed: np.ndarray  # (C,) bool: landmarks near the outline whose motion is smoothed
+    head_groups: list[tuple[float, np.ndarray]]  # (share of the head's rigid motion, the points following it)
 
 
 def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None = None,
@@ -107,20 +107,18 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
         smoothed &= movable[: len(control)] & (landmark_neighbours.getnnz(axis=1) > 0)
         if contours is not None:
             smoothed[np.asarray(contours, dtype=np.int64)] = False
-    return WarpMesh(points, len(control), follow, movable, triangles, watched, centre,
+    shares = np.where(np.isnan(follow), 1.0, follow)  # landmarks: wholly, before their own motion
+    head_groups = [(float(share), np.flatnonzero(shares == share)) for share in np.unique(shares) if share > 0.0]
+    return WarpMesh(points, len(control), movable, triangles, watched, centre,
                     signed_areas(points, triangles), _neighbour_mean(triangles, len(points)),
-                    landmark_neighbours, smoothed)
+                    landmark_neighbours, smoothed, head_groups)
 
 
 def target_points(mesh: WarpMesh, control_target: np.ndarray, head: np.ndarray) -> np.ndarray:
     """Target positions of every mesh point: landmarks as given, the rest following ``head`` partly."""
     rigid = mesh.points.copy()  # the whole mesh carried by the head alone: nothing in it is folded
-    follow = np.where(np.isnan(mesh.follow), 1.0, mesh.follow)
-    for share in np.unique(follow):
-        if share == 0.0:
-            continue
-        rows = np.flatnonzero(follow == share)
-        rigid[rows] = align.apply(align.scale_motion(head, float(share), mesh.centre), mesh.points[rows])
+    for share, rows in mesh.head_groups:
+        rigid[rows] = align.apply(align.scale_motion(head, share, mesh.centre), mesh.points[rows])
     out = rigid.copy()
     out[: mesh.control_count] = smooth_motion(mesh, control_target, rigid[: mesh.control_count])
     return untangle(mesh, out, rigid)

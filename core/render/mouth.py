@@ -27,21 +27,13 @@ import numpy as np
 
 from .. import align
 from .mouth_interior import synthetic_interior
+from .regions import Overlay, bounding_box, polygon_mask, region_pixels
 
 OPEN_START, OPEN_FULL = 0.015, 0.05  # lip gap / mouth width, past the still's own, where painting fades in
 SOURCE_TEETH_GAP = 0.04  # the still shows its mouth interior above this gap / width
 SOURCE_OPEN_GAP = 0.35  # ... and a whole open mouth above this one (a smile with parted lips is ~0.2)
 UPPER_TEETH_SHARE = 0.6
 LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
-
-
-@dataclass
-class MouthOverlay:
-    """An RGB patch and its alpha over the crop box ``(x0, y0, x1, y1)``."""
-
-    rgb: np.ndarray  # (h, w, 3) float32
-    alpha: np.ndarray  # (h, w) float32
-    box: tuple[int, int, int, int]
 
 
 @dataclass
@@ -61,15 +53,15 @@ class MouthPainter:
         self.rgb = crop_rgb
         self.size = crop_rgb.shape[0]
         self.upper, self.lower, self.outer = (np.asarray(a, np.float64) for a in (upper, lower, outer))
-        self.lips_rgb = lip_colour(crop_rgb, self.outer, _loop(self.upper, self.lower))
+        self.lips_rgb = lip_colour(crop_rgb, self.outer, mouth_loop(self.upper, self.lower))
         width = np.linalg.norm(self.upper[-1] - self.upper[0])
         self.opening = mean_gap(self.upper, self.lower) / max(width, 1e-6)
         self.parted = self.opening > SOURCE_TEETH_GAP
-        self.shows_teeth = self.parted and holds_teeth(crop_rgb, _loop(self.upper, self.lower), self.lips_rgb)
+        self.shows_teeth = self.parted and holds_teeth(crop_rgb, mouth_loop(self.upper, self.lower), self.lips_rgb)
         self.open_wide = self.opening > SOURCE_OPEN_GAP
         self.skin_lab = _lab_statistics(_ring_pixels(crop_rgb, self.outer))  # the still's skin round the mouth
 
-    def paint(self, upper: np.ndarray, lower: np.ndarray, driver: DriverMouth | None = None) -> MouthOverlay | None:
+    def paint(self, upper: np.ndarray, lower: np.ndarray, driver: DriverMouth | None = None) -> Overlay | None:
         """The overlay for target inner-lip halves ``upper``/``lower``; None when the lips are closed or the
         still's own mouth is wide open."""
         if self.open_wide:
@@ -80,8 +72,8 @@ class MouthPainter:
         fade = float(np.clip((past_own - OPEN_START) / (OPEN_FULL - OPEN_START), 0.0, 1.0))
         if fade <= 0.0 and not self.shows_teeth:
             return None
-        target = _loop(upper, lower)
-        box = _box(target, 3, self.size)
+        target = mouth_loop(upper, lower)
+        box = bounding_box(target, 3, self.size)
         if box[2] <= box[0] or box[3] <= box[1]:
             return None
         alpha = polygon_mask(target, box, 0.7)
@@ -96,7 +88,7 @@ class MouthPainter:
             alpha *= fade
         if alpha.max() <= 0.0:
             return None
-        return MouthOverlay(rgb.astype(np.float32), alpha.astype(np.float32), box)
+        return Overlay(rgb.astype(np.float32), alpha.astype(np.float32), box)
 
     # ------------------------------------------------------------------------------------ helpers
     def _change(self, upper: np.ndarray, lower: np.ndarray) -> float:
@@ -156,8 +148,8 @@ def _resample_arc(curve: np.ndarray, count: int) -> np.ndarray:
     return np.stack([np.interp(wanted, arc, curve[:, k]) for k in (0, 1)], axis=1)
 
 
-def _loop(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
-    """The closed opening: along the upper lip, back along the lower lip (corners once)."""
+def mouth_loop(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """The closed mouth opening: along the upper lip, back along the lower lip (corners once)."""
     return np.vstack([upper, lower[::-1][1:-1]])
 
 
@@ -169,26 +161,6 @@ def _affine(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
         return align.fit_similarity(src, dst)
     a = np.hstack([src, np.ones((len(src), 1))])
     return np.linalg.lstsq(a, dst, rcond=None)[0].T
-
-
-def _box(loop: np.ndarray, pad: int, size: int | tuple[int, int]) -> tuple[int, int, int, int]:
-    """The padded bounding box of ``loop``, clipped to an image of ``size`` (side, or (height, width))."""
-    height, width = (size, size) if isinstance(size, int) else size
-    x0, y0 = np.floor(loop.min(0)).astype(int) - pad
-    x1, y1 = np.ceil(loop.max(0)).astype(int) + pad
-    return max(int(x0), 0), max(int(y0), 0), min(int(x1), width), min(int(y1), height)
-
-
-def polygon_mask(loop: np.ndarray, box, feather: float) -> np.ndarray:
-    """Anti-aliased coverage of a polygon over ``box``, optionally feathered inwards."""
-    x0, y0, x1, y1 = box
-    mask = np.zeros((y1 - y0, x1 - x0), dtype=np.uint8)
-    pts = np.round((np.asarray(loop) - [x0 + 0.5, y0 + 0.5]) * 16.0).astype(np.int32)
-    cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_AA, shift=4)
-    alpha = mask.astype(np.float32) / 255.0
-    if feather > 0:
-        alpha = cv2.GaussianBlur(alpha, (0, 0), feather) * (alpha > 0)
-    return alpha
 
 
 def _warp_region(image: np.ndarray, region: np.ndarray, matrix: np.ndarray, box, clip: bool = True):
@@ -209,13 +181,10 @@ def _warp_region(image: np.ndarray, region: np.ndarray, matrix: np.ndarray, box,
 # ---------------------------------------------------------------------------------------- colour
 def lip_colour(crop_rgb: np.ndarray, outer_loop: np.ndarray, inner_loop: np.ndarray) -> np.ndarray:
     """Median colour of the lips: inside the outer contour, outside the inner one."""
-    box = _box(outer_loop, 2, crop_rgb.shape[:2])
-    outer = polygon_mask(outer_loop, box, 0.0) > 0.5
-    inner = polygon_mask(inner_loop, box, 0.0) > 0.5
-    x0, y0, x1, y1 = box
-    pixels = crop_rgb[y0:y1, x0:x1][outer & ~inner]
+    pixels = region_pixels(crop_rgb, outer_loop, hole=inner_loop)
     if len(pixels) < 4:
-        pixels = crop_rgb[y0:y1, x0:x1].reshape(-1, 3)
+        box = bounding_box(outer_loop, 2, crop_rgb.shape[:2])
+        pixels = crop_rgb[box[1]:box[3], box[0]:box[2]].reshape(-1, 3)
     return np.median(pixels, axis=0).astype(np.float32)
 
 
@@ -223,23 +192,14 @@ def holds_teeth(crop_rgb: np.ndarray, inner_loop: np.ndarray, lips_rgb: np.ndarr
     """Whether a parted mouth shows teeth: part of its opening is lighter than the lips. A gap that is dark
     throughout shows the mouth's shadow (teeth hidden behind the lips, or unlit); opened further it gets a
     painted dark mouth without teeth (split along its lips, that gap opened into stripes of lip edge)."""
-    box = _box(inner_loop, 0, crop_rgb.shape[:2])
-    x0, y0, x1, y1 = box
-    if x1 <= x0 or y1 <= y0:
-        return False
-    inside = polygon_mask(inner_loop, box, 0.0) > 0.5
-    luma = crop_rgb[y0:y1, x0:x1][inside] @ LUMA
+    luma = region_pixels(crop_rgb, inner_loop) @ LUMA
     return len(luma) >= 4 and float(np.percentile(luma, 80)) > float(lips_rgb @ LUMA)
 
 
 def _ring_pixels(rgb: np.ndarray, loop: np.ndarray) -> np.ndarray:
     """Skin pixels in a band just outside the outer lips."""
     centre = loop.mean(0)
-    wide = centre + 1.5 * (loop - centre)
-    box = _box(wide, 2, rgb.shape[:2])
-    band = (polygon_mask(wide, box, 0.0) > 0.5) & ~(polygon_mask(loop, box, 0.0) > 0.5)
-    x0, y0, x1, y1 = box
-    pixels = rgb[y0:y1, x0:x1][band]
+    pixels = region_pixels(rgb, centre + 1.5 * (loop - centre), hole=loop)
     return pixels if len(pixels) >= 8 else rgb.reshape(-1, 3)
 
 

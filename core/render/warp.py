@@ -21,6 +21,7 @@ from . import mesh as warp_mesh
 from . import mouth
 from .base import RenderedFace, SourceFace, TargetFace
 from .eyelids import EyelidPainter
+from .regions import Overlay
 
 # Matte: pixels displaced by more than this (crop pixels) are fully "animated"; the edge is feathered.
 MATTE_FULL_DISPLACEMENT = 0.75
@@ -157,7 +158,7 @@ class WarpRenderer:
         full[full < 1e-3] = 0.0  # float noise of an unmoved mesh is not animation: keep those pixels exact
         return np.clip(full, 0.0, 1.0) * _border_falloff(size)
 
-    def _mouth(self, target: TargetFace, control_dst: np.ndarray) -> mouth.MouthOverlay | None:
+    def _mouth(self, target: TargetFace, control_dst: np.ndarray) -> Overlay | None:
         driver = None
         if target.driver_image is not None and target.driver_landmarks is not None:
             driver = mouth.DriverMouth(target.driver_image, target.driver_landmarks[60:68],
