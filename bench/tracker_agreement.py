@@ -14,7 +14,6 @@ taken over the cases whose driver moves the feature, as the evaluation's own tab
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import tempfile
@@ -26,7 +25,7 @@ from portrait_animator.config import RenderJob
 from portrait_animator.drivers import load_driver
 from portrait_animator.evaluate.dlib_instrument import DlibInstrument
 from portrait_animator.evaluate.motion_metrics import correlation
-from portrait_animator.evaluate.protocols import middle_window
+from portrait_animator.evaluate.protocols import VIDEO_EXTENSIONS, clip_name, find_files, middle_window
 from portrait_animator.io.sources import open_frames
 from portrait_animator.motion import eye_openness, mouth_openness
 
@@ -62,8 +61,7 @@ def main(argv=None) -> int:
     parser.add_argument("--renderer", default="warp", help="the contender of --results to show")
     args = parser.parse_args(argv)
     folder = os.path.join(MEDIA, "driving")
-    clips = [os.path.join(folder, c) for c in args.clips] if args.clips else sorted(
-        glob.glob(os.path.join(folder, "*.mp4")))
+    clips = [os.path.join(folder, c) for c in args.clips] if args.clips else find_files(folder, VIDEO_EXTENSIONS)
     scored = {}
     if args.results:
         with open(args.results) as handle:
@@ -76,7 +74,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         for clip in clips:
             eyes, mouth, count = agreement(clip, args.frames, args.cache or scratch, instrument)
-            name = os.path.splitext(os.path.basename(clip))[0]
+            name = clip_name(clip)
             summary = scored.get(name, {})
             line = f"{name:36s} {count:6d} {eyes:11.3f} "
             for feature, agree in (("eyes", eyes), ("mouth", mouth)):
