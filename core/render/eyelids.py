@@ -14,6 +14,11 @@ The skin above the crease sits back in the socket, in the brow's shadow wherever
 above; the closed lid bulges forward over the eyeball and catches the light as the skin under the eye
 does. So the lid takes the mean of the two samples: from above it alone, a deep-set or top-lit eye
 closed into a dark patch that read as an open eye.
+
+The painted lid reaches up to about half an eye width above the lashes, over the fold that the warp drags
+down with the lid (its crease and the still's own upper lashes): with a lower patch (0.2 + 0.32 x closing
+eye widths) that fold showed above the painted skin as the upper lid of an open eye, and dlib read painted
+blinks as open (self-reenactment of ``lp_d18``: the blink's frames read as open as the open eye).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ SKIN_BAND = (0.3, 0.45)  # lid skin sampled this far above the lid line, in eye 
 SKIN_BELOW_BROW = (0.3, 0.8)  # ... and at most these shares of the lid-to-brow gap
 UNDER_EYE_BAND = (0.12, 0.35)  # and skin this far below the lower lid, in eye widths
 LASH_LINE = 0.04  # closed lashes, upper and lower together: a dark line ~7 % of the eye's width across
+LID_HEIGHT = (0.26, 0.42)  # lid skin painted above the lashes at the middle, in eye widths: + this * closing
 
 
 class EyelidPainter:
@@ -71,7 +77,7 @@ class EyelidPainter:
         axis = (lashes[-1] - lashes[0]) / width
         t = np.clip(((lashes - lashes[0]) @ axis) / width, 0.0, 1.0)
         arch = np.sin(np.pi * t) ** 0.6
-        height = (0.2 + 0.32 * amount) * width  # lid skin shown above the lashes at the middle
+        height = (LID_HEIGHT[0] + LID_HEIGHT[1] * amount) * width
         lid_top = lashes + (height * (0.3 + 0.7 * arch))[:, None] * up
         region = np.vstack([bottom, lid_top[::-1]])
         box = bounding_box(region, 3, self.size)
