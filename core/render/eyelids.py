@@ -15,7 +15,7 @@ above; the closed lid bulges forward over the eyeball and catches the light as t
 does. So the lid takes the mean of the two samples: from above it alone, a deep-set or top-lit eye
 closed into a dark patch that read as an open eye.
 
-The painted lid reaches up to about half an eye width above the lashes, over the fold that the warp drags
+The painted lid reaches up to two thirds of an eye width above the lashes, over the fold that the warp drags
 down with the lid (its crease and the still's own upper lashes): with a lower patch (0.2 + 0.32 x closing
 eye widths) that fold showed above the painted skin as the upper lid of an open eye, and dlib read painted
 blinks as open (self-reenactment of ``lp_d18``: the blink's frames read as open as the open eye).
