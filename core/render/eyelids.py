@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from .. import align
-from .regions import Overlay, bounding_box, polygon_mask, region_pixels
+from .regions import LUMA, Overlay, bounding_box, polygon_mask, region_pixels
 
 START_CLOSING = 0.6  # opening ratios below this start to show lid skin (squints stay as warped)
 FULLY_PAINTED = 0.2
@@ -152,5 +152,5 @@ def _median_colour(rgb: np.ndarray, loop: np.ndarray) -> np.ndarray:
 
 def _dark_colour(rgb: np.ndarray, loop: np.ndarray) -> np.ndarray:
     pixels = _pixels(rgb, loop)
-    luma = pixels @ np.array([0.2126, 0.7152, 0.0722])
+    luma = pixels @ LUMA
     return pixels[luma <= np.percentile(luma, 20)].mean(axis=0).astype(np.float32)

@@ -27,13 +27,12 @@ import numpy as np
 
 from .. import align
 from .mouth_interior import synthetic_interior
-from .regions import Overlay, bounding_box, polygon_mask, region_pixels
+from .regions import LUMA, Overlay, bounding_box, polygon_mask, region_pixels
 
 OPEN_START, OPEN_FULL = 0.015, 0.05  # lip gap / mouth width, past the still's own, where painting fades in
 SOURCE_TEETH_GAP = 0.04  # the still shows its mouth interior above this gap / width
 SOURCE_OPEN_GAP = 0.35  # ... and a whole open mouth above this one (a smile with parted lips is ~0.2)
 UPPER_TEETH_SHARE = 0.6
-LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
 
 
 @dataclass
@@ -53,11 +52,12 @@ class MouthPainter:
         self.rgb = crop_rgb
         self.size = crop_rgb.shape[0]
         self.upper, self.lower, self.outer = (np.asarray(a, np.float64) for a in (upper, lower, outer))
-        self.lips_rgb = lip_colour(crop_rgb, self.outer, mouth_loop(self.upper, self.lower))
+        own_loop = mouth_loop(self.upper, self.lower)
+        self.lips_rgb = lip_colour(crop_rgb, self.outer, own_loop)
         width = np.linalg.norm(self.upper[-1] - self.upper[0])
         self.opening = mean_gap(self.upper, self.lower) / max(width, 1e-6)
         self.parted = self.opening > SOURCE_TEETH_GAP
-        self.shows_teeth = self.parted and holds_teeth(crop_rgb, mouth_loop(self.upper, self.lower), self.lips_rgb)
+        self.shows_teeth = self.parted and holds_teeth(crop_rgb, own_loop, self.lips_rgb)
         self.open_wide = self.opening > SOURCE_OPEN_GAP
         self.skin_lab = _lab_statistics(_ring_pixels(crop_rgb, self.outer))  # the still's skin round the mouth
 

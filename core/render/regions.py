@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)  # Rec. 709 weights: the brightness of region pixels
+
 
 @dataclass
 class Overlay:
