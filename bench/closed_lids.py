@@ -11,13 +11,13 @@ baseline, run in the same process on the same frames, is the warp alone (nothing
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import tempfile
 
 import numpy as np
 
 from portrait_animator.evaluate.closed_lids import measure_closing_eyes
+from portrait_animator.evaluate.protocols import VIDEO_EXTENSIONS, find_files
 
 MEDIA = os.environ.get("PORTRAIT_ANIMATOR_MEDIA",
                        os.path.join(os.path.dirname(__file__), "..", "..", "shared", "media"))
@@ -33,8 +33,8 @@ def main(argv=None) -> int:
     parser.add_argument("--cache", help="landmark cache folder (reused between runs)")
     args = parser.parse_args(argv)
     folder = os.path.join(MEDIA, "driving")
-    clips = [os.path.join(folder, c) for c in args.clips] if args.clips else sorted(
-        glob.glob(os.path.join(folder, "*.mp4")))
+    clips = ([os.path.join(folder, c) for c in args.clips] if args.clips
+             else find_files(folder, VIDEO_EXTENSIONS))
     results = []
     print(f"{'clip':36s} {'frames':>6s} {'warp alone':>10s} {'renderer':>9s} {'ratio':>6s}")
     with tempfile.TemporaryDirectory() as scratch:

@@ -19,6 +19,10 @@ The painted lid reaches up to two thirds of an eye width above the lashes, over 
 down with the lid (its crease and the still's own upper lashes): with a lower patch (0.2 + 0.32 x closing
 eye widths) that fold showed above the painted skin as the upper lid of an open eye, and dlib read painted
 blinks as open (self-reenactment of ``lp_d18``: the blink's frames read as open as the open eye).
+
+A closed eye reads as closed by its band of lashes, the upper ones hanging over the lower: with a line 7 % of
+an eye width across dlib read painted blinks as half open; a band 12 % across reads closer to shut and is as
+close to the real closed eyes in pixels (``bench/closed_lids.py``; docs/quality.md).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ FULLY_PAINTED = 0.2
 SKIN_BAND = (0.3, 0.45)  # lid skin sampled this far above the lid line, in eye widths ...
 SKIN_BELOW_BROW = (0.3, 0.8)  # ... and at most these shares of the lid-to-brow gap
 UNDER_EYE_BAND = (0.12, 0.35)  # and skin this far below the lower lid, in eye widths
-LASH_LINE = 0.04  # closed lashes, upper and lower together: a dark line ~7 % of the eye's width across
+LASH_LINE = 0.07  # closed lashes, upper and lower together: a dark band ~12 % of the eye's width across
 LID_HEIGHT = (0.26, 0.42)  # lid skin painted above the lashes at the middle, in eye widths: + this * closing
 
 
