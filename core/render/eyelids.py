@@ -3,7 +3,7 @@
 On an open eye the upper lid is folded away: what a warp can slide down over the eyeball is the thin band
 of lid under the crease and, above it, the dark fold. A blink unfolds the lid, so the covered eyeball
 should show smooth lid skin ending in a line of lashes. This paints that: skin sampled from the still above
-the crease (below the brow) and under the eye, shaded slightly darker towards the lashes, over the area the
+the crease (below the brow) and under the eye, lit as a lid bulging over the eyeball, over the area the
 lid newly covers, faded in with how far the eye has closed.
 
 Where the skin is sampled follows the brow: on deep-set eyes and low, heavy brows the lid shows only a
@@ -21,8 +21,9 @@ eye widths) that fold showed above the painted skin as the upper lid of an open 
 blinks as open (self-reenactment of ``lp_d18``: the blink's frames read as open as the open eye).
 
 A closed eye reads as closed by its band of lashes, the upper ones hanging over the lower: with a line 7 % of
-an eye width across dlib read painted blinks as half open; a band 12 % across reads closer to shut and is as
-close to the real closed eyes in pixels (``bench/closed_lids.py``; docs/quality.md).
+an eye width across dlib read painted blinks as half open. The lid above it is brightest over the middle of
+the eyeball and turns darker towards the lashes and the crease; shaded darker towards the lashes alone, the
+painted lids came out darker than the real ones (``bench/closed_lids.py``; docs/quality.md).
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ FULLY_PAINTED = 0.2
 SKIN_BAND = (0.3, 0.45)  # lid skin sampled this far above the lid line, in eye widths ...
 SKIN_BELOW_BROW = (0.3, 0.8)  # ... and at most these shares of the lid-to-brow gap
 UNDER_EYE_BAND = (0.12, 0.35)  # and skin this far below the lower lid, in eye widths
-LASH_LINE = 0.07  # closed lashes, upper and lower together: a dark band ~12 % of the eye's width across
+LASH_LINE = 0.085  # closed lashes, upper and lower together: a dark band ~14 % of the eye's width across
+LID_LIGHT = (0.94, 0.08)  # lid skin's brightness: this + this x how far the eyeball bulges under it
 LID_HEIGHT = (0.26, 0.42)  # lid skin painted above the lashes at the middle, in eye widths: + this * closing
 
 
@@ -100,7 +102,8 @@ class EyelidPainter:
         across = np.clip((xs - lashes[:, 0].min()) / width, 0.0, 1.0)
         corners = np.clip(np.minimum(across, 1.0 - across) / 0.12, 0.0, 1.0)[None, :]
         alpha = coverage * fade * corners
-        skin = self.skin[eye][None, None, :] * (0.88 + 0.12 * depth[..., None])
+        bulge = np.sin(np.pi * across)[None, :] * np.exp(-((depth - 0.3) / 0.3) ** 2)  # most at 0.3 of the lid
+        skin = self.skin[eye][None, None, :] * (LID_LIGHT[0] + LID_LIGHT[1] * bulge)[..., None]
         patch = warped[box[1]:box[3], box[0]:box[2]]
         grain = patch - cv2.GaussianBlur(patch, (0, 0), max(1.0, 0.04 * width))
         rgb = skin + 0.6 * grain
