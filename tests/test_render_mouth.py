@@ -102,3 +102,15 @@ def test_a_drivers_mouth_on_a_black_and_white_still_stays_grey():
     chroma = overlay.rgb.max(-1) - overlay.rgb.min(-1)
     assert chroma[shown].max() < 0.01  # (the driver's red tongue and lips came through at half strength)
 
+
+
+def test_a_drivers_mouth_keeps_its_shadow_dark_on_a_still_smoother_than_the_driver():
+    """The driver's skin has more texture than the still's, so the colour transfer halves the lightness
+    contrast; the cavity (a seventh of the skin's brightness in the driver) must still read as a shadow."""
+    skin = (0.86, 0.66, 0.58)  # the driver's skin colour, with less grain
+    still = np.full((200, 200, 3), skin, np.float32)
+    still += np.random.default_rng(1).normal(0.0, 0.02, (200, 200, 3)).astype(np.float32)
+    overlay = _painted_driver_mouth(still)
+    shown = overlay.alpha > 0.5
+    darkest = np.percentile(_luma(overlay.rgb[shown]), 10)
+    assert darkest < 0.45 * _luma(np.array(skin, np.float32)), darkest  # (0.47 of it with the contrast halved)
