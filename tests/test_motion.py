@@ -101,6 +101,20 @@ def test_a_wink_on_the_neutral_frame_does_not_hold_an_eye_open_all_shot(bundled_
     assert motion.eye_openness(shapes.landmarks[0])[1] == pytest.approx(src_open[1], rel=0.05)
 
 
+def test_lid_points_sliding_along_the_drivers_lids_leave_the_stills_lid_arc_alone(bundled_face):
+    """The driver's lid points slide along its lids (another eye's shape, tracking noise) without the eye
+    opening or closing; carried over, the slide bent the still's lid arc and changed its opening."""
+    src68, src_dense = bundled_face["landmarks"], bundled_face["dense"]
+    slid = src68.copy()
+    axis = (src68[39] - src68[36]) / np.linalg.norm(src68[39] - src68[36])
+    slid[[37, 38, 40, 41]] += 4.0 * axis  # both lids' inner points slide 4 px towards the inner corner
+    shapes = motion.MotionTransfer(MotionConfig(neutral="first"), src68, src_dense).transfer(
+        _track([src68] * 5 + [slid] + [src68] * 5))
+    for upper, lower in ((mpt.RIGHT_EYE_UPPER, mpt.RIGHT_EYE_LOWER), (mpt.LEFT_EYE_UPPER, mpt.LEFT_EYE_LOWER)):
+        inner = list(upper[1:-1]) + list(lower[1:-1])
+        np.testing.assert_allclose(shapes.dense[5][inner], src_dense[inner], atol=0.05)
+
+
 def test_68_point_drivers_move_the_dense_mesh_region_by_region(bundled_face):
     src68, src_dense = bundled_face["landmarks"], bundled_face["dense"]
     opened = src68.copy()
