@@ -15,11 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from portrait_animator.align import mean_gap
 from portrait_animator.config import FrameRange, OutputConfig, RenderJob
 from portrait_animator.landmarks import mediapipe_topology as mpt
 from portrait_animator.pipeline import AnimatePipeline
 from portrait_animator.render.base import TargetFace
-from portrait_animator.render.mouth import OPEN_FULL, mean_gap, mouth_loop
+from portrait_animator.render.mouth import OPEN_FULL, mouth_loop
 from portrait_animator.render.regions import bounding_box
 from portrait_animator.render.mouth_interior import synthetic_interior
 

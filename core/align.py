@@ -100,6 +100,22 @@ def polyline_at(points: np.ndarray, t, origin: np.ndarray, axis: np.ndarray) -> 
     return np.stack([np.interp(t, params[order], points[order, k]) for k in (0, 1)], axis=-1)
 
 
+def polyline_like(points: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """Points of a corner-to-corner polyline at the positions of ``like``'s points along ``like``'s
+    corner-to-corner axis: two lips or two lids need not be sampled alike."""
+    axis = like[-1] - like[0]
+    length = float(np.dot(axis, axis)) or 1.0
+    return polyline_at(points, (like - like[0]) @ axis / length, like[0], axis / length)
+
+
+def mean_gap(upper: np.ndarray, lower: np.ndarray) -> float:
+    """Mean distance between two corner-to-corner polylines (the inner lips, the lids), ``lower`` read at
+    ``upper``'s points; the corners are left out."""
+    if len(upper) <= 2:
+        return 0.0
+    return float(np.linalg.norm(upper[1:-1] - polyline_like(lower, upper)[1:-1], axis=1).mean())
+
+
 def eye_centres(landmarks68: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(subject's right eye centre, subject's left eye centre) — image left and right for a frontal face."""
     points = np.asarray(landmarks68, dtype=np.float64)

@@ -103,7 +103,6 @@ def test_a_drivers_mouth_on_a_black_and_white_still_stays_grey():
     assert chroma[shown].max() < 0.01  # (the driver's red tongue and lips came through at half strength)
 
 
-
 def test_a_drivers_mouth_keeps_its_shadow_dark_on_a_still_smoother_than_the_driver():
     """The driver's skin has more texture than the still's, so the colour transfer halves the lightness
     contrast; the cavity (a seventh of the skin's brightness in the driver) must still read as a shadow."""

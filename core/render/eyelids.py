@@ -63,14 +63,14 @@ class EyelidPainter:
             self.skin.append(0.5 * (above + below))
             lash_band = np.vstack([top, (top + 0.08 * width * up)[::-1]])
             self.lashes.append(_dark_colour(crop_rgb, lash_band))
-        self.open_gap = [lid_gap(control[u], control[lo]) for u, lo in self.eyes]
+        self.open_gap = [align.mean_gap(control[u], control[lo]) for u, lo in self.eyes]
 
     def paint(self, control_dst: np.ndarray, warped: np.ndarray) -> list[Overlay]:
         """Overlays for the target shape (none while the eyes are open); ``warped`` lends its skin grain."""
         overlays = []
         for eye, (upper, lower) in enumerate(self.eyes):
             top, bottom = control_dst[upper], control_dst[lower]
-            ratio = lid_gap(top, bottom) / max(self.open_gap[eye], 1e-6)
+            ratio = align.mean_gap(top, bottom) / max(self.open_gap[eye], 1e-6)
             amount = float(np.clip((START_CLOSING - ratio) / (START_CLOSING - FULLY_PAINTED), 0.0, 1.0))
             if amount > 0.0:
                 overlays.append(self._lid(top, bottom, eye, amount, warped))
@@ -129,18 +129,6 @@ def _up_normal(lid: np.ndarray) -> np.ndarray:
     axis = lid[-1] - lid[0]
     axis = axis / (np.linalg.norm(axis) + 1e-9)
     return np.array([axis[1], -axis[0]])  # upwards on an upright face
-
-
-def lid_gap(upper: np.ndarray, lower: np.ndarray) -> float:
-    """Mean gap between the ``upper`` and ``lower`` lids (corner to corner) along the eye: the lower lid is
-    read at the upper lid's positions along the corner axis, so the two need not be sampled alike."""
-    axis = upper[-1] - upper[0]
-    length = float(np.dot(axis, axis)) or 1.0
-    t_up = (upper - upper[0]) @ axis / length
-    t_low = (lower - upper[0]) @ axis / length
-    order = np.argsort(t_low)
-    low_y = np.stack([np.interp(t_up, t_low[order], lower[order, k]) for k in (0, 1)], axis=1)
-    return float(np.linalg.norm(upper[1:-1] - low_y[1:-1], axis=1).mean()) if len(upper) > 2 else 0.0
 
 
 def _y_at(polyline: np.ndarray, xs: np.ndarray) -> np.ndarray:

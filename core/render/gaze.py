@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 
 from .. import align
-from .eyelids import lid_gap
 
 CORNER_MARGIN = 0.33  # of the eye's width, iris centre to either corner (a wider glance smears the pupil)
 LID_MARGIN = 0.3  # of the lid gap, between an iris centre and either lid
@@ -41,4 +40,4 @@ def iris_inside_eye(centre: np.ndarray, upper: np.ndarray, lower: np.ndarray) ->
 def eye_is_open(upper: np.ndarray, lower: np.ndarray) -> bool:
     """Whether a still's eye is open enough for its iris to be moved."""
     width = float(np.linalg.norm(upper[-1] - upper[0])) or 1.0
-    return lid_gap(upper, lower) / width > MIN_SOURCE_OPENING
+    return align.mean_gap(upper, lower) / width > MIN_SOURCE_OPENING

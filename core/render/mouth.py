@@ -56,7 +56,7 @@ class MouthPainter:
         own_loop = mouth_loop(self.upper, self.lower)
         self.lips_rgb = lip_colour(crop_rgb, self.outer, own_loop)
         width = np.linalg.norm(self.upper[-1] - self.upper[0])
-        self.opening = mean_gap(self.upper, self.lower) / max(width, 1e-6)
+        self.opening = align.mean_gap(self.upper, self.lower) / max(width, 1e-6)
         self.parted = self.opening > SOURCE_TEETH_GAP
         self.shows_teeth = self.parted and holds_teeth(crop_rgb, own_loop, self.lips_rgb)
         self.open_wide = self.opening > SOURCE_OPEN_GAP
@@ -69,7 +69,7 @@ class MouthPainter:
             return None
         upper, lower = np.asarray(upper, np.float64), np.asarray(lower, np.float64)
         width = max(float(np.linalg.norm(upper[-1] - upper[0])), 1e-6)
-        past_own = mean_gap(upper, lower) / width - self.opening  # how far past the still's own gap
+        past_own = align.mean_gap(upper, lower) / width - self.opening  # how far past the still's own gap
         fade = float(np.clip((past_own - OPEN_START) / (OPEN_FULL - OPEN_START), 0.0, 1.0))
         if fade <= 0.0 and not self.shows_teeth:
             return None
@@ -104,7 +104,7 @@ class MouthPainter:
     def _own_teeth(self, rgb: np.ndarray, upper: np.ndarray, lower: np.ndarray, box) -> np.ndarray:
         """The still's own mouth interior, split along the middle, each half riding on its lip."""
         # Upper teeth usually fill most of a smile's opening: the upper lip carries 60 % of it.
-        middle = self.upper + UPPER_TEETH_SHARE * (_resample_like(self.lower, self.upper) - self.upper)
+        middle = self.upper + UPPER_TEETH_SHARE * (align.polyline_like(self.lower, self.upper) - self.upper)
         for own_lip, target_lip, half in ((self.lower, lower, np.vstack([middle, self.lower[::-1]])),
                                           (self.upper, upper, np.vstack([self.upper, middle[::-1]]))):
             matrix = align.fit_similarity(own_lip, target_lip)
@@ -127,22 +127,6 @@ class MouthPainter:
 
 
 # ------------------------------------------------------------------------------------ geometry
-def mean_gap(upper: np.ndarray, lower: np.ndarray) -> float:
-    """Mean distance between the inner lips, sampled along the mouth (corners excluded)."""
-    lower_at = _resample_like(lower, upper)
-    return float(np.linalg.norm(upper[1:-1] - lower_at[1:-1], axis=1).mean()) if len(upper) > 2 else 0.0
-
-
-def _resample_like(curve: np.ndarray, like: np.ndarray) -> np.ndarray:
-    """Points of ``curve`` at the same relative positions along the corner axis as ``like``'s points."""
-    axis = like[-1] - like[0]
-    length = float(np.dot(axis, axis)) or 1.0
-    t_like = (like - like[0]) @ axis / length
-    t_curve = (curve - like[0]) @ axis / length
-    order = np.argsort(t_curve)
-    return np.stack([np.interp(t_like, t_curve[order], curve[order, k]) for k in (0, 1)], axis=1)
-
-
 def _resample_arc(curve: np.ndarray, count: int) -> np.ndarray:
     """``count`` points evenly spaced along an open polyline, ends included."""
     arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(curve, axis=0), axis=1))])
