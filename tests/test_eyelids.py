@@ -54,3 +54,31 @@ def test_a_closed_lid_shows_a_band_of_lashes_under_skin_lit_over_the_eyeball():
     assert lash_y - brightest < 0.4 * WIDTH, (lash_y - brightest) / WIDTH
     near_crease = profile[lid][np.argmin(np.abs(ys[lid] - (lash_y - 0.6 * WIDTH)))]
     assert profile[lid].max() > near_crease + 0.02, (profile[lid].max(), near_crease)
+
+
+def _detail(luma: np.ndarray) -> np.ndarray:
+    """The fine detail of a brightness image: what a 2-pixel blur takes away."""
+    return luma - cv2.GaussianBlur(luma, (0, 0), 2.0)
+
+
+def test_a_closed_lid_takes_the_grain_of_the_skin_under_the_eye():
+    """On a wrinkled face the warp leaves a smooth eyeball under the closing lid: the painted lid must not be
+    a smooth patch in the middle of the face's texture."""
+    rgb, control, eyes, brows = _drawn_eye()
+    painter = EyelidPainter(rgb, control, eyes, brows)
+    closed = control.copy()
+    upper, lower = control[:9], control[9:18]
+    closed[:9] = lower + 0.2 * (upper - lower)
+    rows = np.arange(SIZE, dtype=np.float32)[:, None, None]
+    wrinkles = 0.6 + 0.12 * np.sin(rows * 2.0 * np.pi / 5.0)  # horizontal lines 5 px apart
+    warped = np.where(rows > MIDDLE_Y + 14.0, wrinkles, 0.6).astype(np.float32)  # textured below the eye only
+    warped = np.broadcast_to(warped, rgb.shape).copy()
+    (overlay,) = painter.paint(closed, warped)
+    x0, y0, x1, y1 = overlay.box
+    ys = np.arange(y0, y1)[:, None] + 0.5
+    lash_y = closed[4, 1]
+    lid = (ys < lash_y - 0.15 * WIDTH) & (ys > lash_y - 0.35 * WIDTH)  # over the eyeball, clear of the lashes
+    columns = slice(int(LEFT + 0.3 * WIDTH) - x0, int(LEFT + 0.7 * WIDTH) - x0)
+    lid_detail = _detail(overlay.rgb @ LUMA)[lid[:, 0], columns].std()
+    skin_detail = _detail(warped[150:200, 100:150] @ LUMA).std()
+    assert lid_detail > 0.5 * skin_detail, (lid_detail, skin_detail)

@@ -23,7 +23,9 @@ blinks as open (self-reenactment of ``lp_d18``: the blink's frames read as open 
 A closed eye reads as closed by its band of lashes, the upper ones hanging over the lower: with a line 7 % of
 an eye width across dlib read painted blinks as half open. The lid above it is brightest over the middle of
 the eyeball and turns darker towards the lashes and the crease; shaded darker towards the lashes alone, the
-painted lids came out darker than the real ones (``bench/closed_lids.py``; docs/quality.md).
+painted lids came out darker than the real ones (``bench/closed_lids.py``; docs/quality.md). Its grain
+is the skin's under the eye, mirrored up over the lid, so that a closed lid on a wrinkled face or a painting
+has the face's texture rather than a smooth patch.
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ class EyelidPainter:
         self.open_gap = [align.mean_gap(control[u], control[lo]) for u, lo in self.eyes]
 
     def paint(self, control_dst: np.ndarray, warped: np.ndarray) -> list[Overlay]:
-        """Overlays for the target shape (none while the eyes are open); ``warped`` lends its skin grain."""
+        """Overlays for the target shape (none while the eyes are open); ``warped`` lends the lids the grain
+        of the skin under the eyes."""
         overlays = []
         for eye, (upper, lower) in enumerate(self.eyes):
             top, bottom = control_dst[upper], control_dst[lower]
@@ -104,13 +107,31 @@ class EyelidPainter:
         alpha = coverage * fade * corners
         bulge = np.sin(np.pi * across)[None, :] * np.exp(-((depth - 0.3) / 0.3) ** 2)  # most at 0.3 of the lid
         skin = self.skin[eye][None, None, :] * (LID_LIGHT[0] + LID_LIGHT[1] * bulge)[..., None]
-        patch = warped[box[1]:box[3], box[0]:box[2]]
-        grain = patch - cv2.GaussianBlur(patch, (0, 0), max(1.0, 0.04 * width))
-        rgb = skin + 0.6 * grain
+        rgb = skin + _under_eye_grain(warped, bottom, lash_y - ys, xs, box, width)
         lash = np.exp(-((ys - lash_y) / max(LASH_LINE * width, 0.6)) ** 2) * corners
         rgb = rgb * (1.0 - lash[..., None]) + self.lashes[eye][None, None, :] * lash[..., None]
         alpha = np.maximum(alpha, lash * coverage) * amount
         return Overlay(np.clip(rgb, 0.0, 1.0).astype(np.float32), alpha.astype(np.float32), box)
+
+
+def _under_eye_grain(warped: np.ndarray, bottom: np.ndarray, height: np.ndarray, xs: np.ndarray, box,
+                     width: float) -> np.ndarray:
+    """The fine detail (high-pass) of the skin under the eye, mirrored up over the lid: a pixel ``height``
+    above the lashes takes the grain from as far below the start of the under-eye skin band. What the warp
+    left under a closing lid is the stretched eyeball and fold, whose detail is no skin's; with it the lids of
+    textured faces (old skin, a painting's craquelure) came out as smooth patches."""
+    h, w = height.shape
+    src_y = _y_at(bottom, xs)[None, :] + UNDER_EYE_BAND[0] * width + np.maximum(height, 0.0)
+    sigma = max(1.0, 0.04 * width)
+    y0 = max(0, box[1])
+    y1 = min(warped.shape[0], int(np.ceil(src_y.max() + 4.0 * sigma)) + 2)
+    area = warped[y0:y1, box[0]:box[2]]
+    if area.shape[0] < 2:  # no skin under the eye inside the crop
+        return np.zeros((h, w, 3), np.float32)
+    detail = np.ascontiguousarray(area - cv2.GaussianBlur(area, (0, 0), sigma))
+    map_x = np.broadcast_to(xs[None, :] - 0.5 - box[0], (h, w)).astype(np.float32)
+    map_y = (src_y - 0.5 - y0).astype(np.float32)
+    return cv2.remap(detail, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
 def lid_skin_band(lid: np.ndarray, brow: np.ndarray) -> np.ndarray:
