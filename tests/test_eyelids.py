@@ -74,7 +74,7 @@ def test_a_closed_lid_takes_the_grain_of_the_skin_under_the_eye():
     warped = np.where(rows > MIDDLE_Y + 14.0, wrinkles, 0.6).astype(np.float32)  # textured below the eye only
     warped = np.broadcast_to(warped, rgb.shape).copy()
     (overlay,) = painter.paint(closed, warped)
-    x0, y0, x1, y1 = overlay.box
+    x0, y0, _, y1 = overlay.box
     ys = np.arange(y0, y1)[:, None] + 0.5
     lash_y = closed[4, 1]
     lid = (ys < lash_y - 0.15 * WIDTH) & (ys > lash_y - 0.35 * WIDTH)  # over the eyeball, clear of the lashes
