@@ -28,12 +28,17 @@ def _drawn_eye():
     return rgb, control, eyes, [np.arange(18, 23)]
 
 
-def test_a_closed_lid_shows_a_band_of_lashes_under_skin_lit_over_the_eyeball():
+def _painter_and_closed_eye():
+    """The drawn eye's still, its lid painter, and a target shape whose lids meet near the lower lid."""
     rgb, control, eyes, brows = _drawn_eye()
-    painter = EyelidPainter(rgb, control, eyes, brows)
     closed = control.copy()
     upper, lower = control[:9], control[9:18]
-    closed[:9] = lower + 0.2 * (upper - lower)  # the lids meet near the lower lid
+    closed[:9] = lower + 0.2 * (upper - lower)
+    return rgb, EyelidPainter(rgb, control, eyes, brows), closed
+
+
+def test_a_closed_lid_shows_a_band_of_lashes_under_skin_lit_over_the_eyeball():
+    rgb, painter, closed = _painter_and_closed_eye()
     (overlay,) = painter.paint(closed, np.full_like(rgb, 0.6))  # warped skin without grain: the shading alone
     x0, y0, x1, y1 = overlay.box
     column = int(round(SIZE / 2 - 0.5)) - x0  # the middle of the eye
@@ -64,11 +69,7 @@ def _detail(luma: np.ndarray) -> np.ndarray:
 def test_a_closed_lid_takes_the_grain_of_the_skin_under_the_eye():
     """On a wrinkled face the warp leaves a smooth eyeball under the closing lid: the painted lid must not be
     a smooth patch in the middle of the face's texture."""
-    rgb, control, eyes, brows = _drawn_eye()
-    painter = EyelidPainter(rgb, control, eyes, brows)
-    closed = control.copy()
-    upper, lower = control[:9], control[9:18]
-    closed[:9] = lower + 0.2 * (upper - lower)
+    rgb, painter, closed = _painter_and_closed_eye()
     rows = np.arange(SIZE, dtype=np.float32)[:, None, None]
     wrinkles = 0.6 + 0.12 * np.sin(rows * 2.0 * np.pi / 5.0)  # horizontal lines 5 px apart
     warped = np.where(rows > MIDDLE_Y + 14.0, wrinkles, 0.6).astype(np.float32)  # textured below the eye only

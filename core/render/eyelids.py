@@ -123,7 +123,7 @@ def _under_eye_grain(warped: np.ndarray, bottom: np.ndarray, height: np.ndarray,
     h, w = height.shape
     src_y = _y_at(bottom, xs)[None, :] + UNDER_EYE_BAND[0] * width + np.maximum(height, 0.0)
     sigma = max(1.0, 0.04 * width)
-    y0 = max(0, box[1])
+    y0 = box[1]  # bounding_box keeps it inside the crop
     y1 = min(warped.shape[0], int(np.ceil(src_y.max() + 4.0 * sigma)) + 2)
     area = warped[y0:y1, box[0]:box[2]]
     if area.shape[0] < 2:  # no skin under the eye inside the crop
