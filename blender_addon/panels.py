@@ -109,6 +109,7 @@ class PORTRAIT_ANIMATOR_PT_motion(bpy.types.Panel):
         for name in ("head_gain", "eyes_gain", "brows_gain", "mouth_gain"):
             col.prop(settings, name)
         layout.prop(settings, "smoothing")
+        layout.prop(settings, "close_open_mouth")
 
 
 class PORTRAIT_ANIMATOR_PT_engine(bpy.types.Panel):

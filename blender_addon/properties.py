@@ -110,6 +110,10 @@ class PortraitAnimatorSettings(PropertyGroup):
     brows_gain: FloatProperty(name="Brows", default=1.0, min=-1.0, max=3.0)
     mouth_gain: FloatProperty(name="Mouth", default=1.0, min=-1.0, max=3.0)
     smoothing: FloatProperty(name="Smoothing", default=0.3, min=0.0, max=1.0, subtype='FACTOR')
+    close_open_mouth: BoolProperty(name="Close Open Mouth", default=True,
+                                   description="A still with an open mouth (a smile with teeth, a vowel) first "
+                                               "closes it to the driver's rest, so it follows the driver; off: "
+                                               "the still's opening is its rest")
 
     last_output: StringProperty(name="Last Render", subtype='FILE_PATH', options=PATH_OPTIONS,
                                 description="Frame pattern of the last finished render")

@@ -95,6 +95,7 @@ class MotionConfig:
     neutral: str = "auto"  # "auto", "first", or a 1-based driver frame number
     gains: MotionGains = field(default_factory=MotionGains)
     smoothing: float = 0.3  # 0 = off; 1 = strong temporal filtering of the driver's landmarks
+    close_mouth: bool = True  # relative mode: a still's open mouth first closes to the driver's neutral
 
 
 @dataclass

@@ -12,6 +12,9 @@ Per frame:
    per-region gains; eyelids use the driver's eye-opening *ratio* to its typical opening instead, so a blink
    closes the still's eyes fully whatever the relative eye sizes; inner lips never cross;
 4. the head pose, expressed in the still's frame and scaled by the head gain, moves the result.
+In relative mode the expression is added to the still's face at rest: a still with an open mouth (a smile
+with teeth, a vowel) is first closed to the neutral driver frame's opening (``close_mouth``), so its mouth
+closes and opens with the driver's instead of holding open all shot.
 A driver with only 68 points still moves the source's dense mesh: each dense point follows a fixed
 region-aware interpolation of the 68 displacements.
 """
@@ -30,6 +33,17 @@ from .landmarks.track import LandmarkTrack
 
 REGIONS = ("head", "eyes", "brows", "mouth")
 _LOWER_JAW = tuple(range(4, 13))  # the chin and lower jaw move with the mouth
+# A still's open mouth closes to the driver's neutral opening when it is open wider than that by this
+# much (mouth_openness: the inner-lips' gap over the mouth's width; a closed mouth reads about 0.01, a
+# smile with teeth or a spoken vowel 0.15-0.3). Lips parted at rest (0.05-0.08) are the sitter's own look.
+MOUTH_REST_MARGIN = 0.08
+# Wider than this (a shout, a yawn) the still keeps its opening: folded shut, its stretched lips and the
+# face's mesh around them tear under the driver's motion (a shouting woman, 0.70, driven by a fearful one).
+MOUTH_REST_WIDEST = 0.45
+# The share of a closing mouth's gap that the upper lip takes; the jaw lifts the lower lip the rest.
+UPPER_LIP_SHARE = 0.3
+# iBUG jaw points that rise with the closing lower lip, and the share of its rise each takes.
+_CHIN_RISE = {4: 0.15, 5: 0.4, 6: 0.7, 7: 0.9, 8: 0.9, 9: 0.9, 10: 0.7, 11: 0.4, 12: 0.15}
 
 
 def region_of_68() -> np.ndarray:
@@ -138,6 +152,9 @@ class MotionTransfer:
         open_src = eye_openness(self.src68)
         open_reference = typical_eye_opening(drv, track.valid)
         mode_absolute = self.config.mode == "absolute"
+        rest68, rest_dense = self.src68, self.src_dense
+        if not mode_absolute and self.config.close_mouth:
+            rest68, rest_dense = self._mouth_at_rest(float(mouth_openness(drv[neutral])))
 
         out68 = np.empty_like(drv)
         out_dense = None if self.src_dense is None else np.empty((len(drv), len(self.src_dense), 2))
@@ -154,11 +171,11 @@ class MotionTransfer:
             head = align.scale_motion(align.compose(to_source, align.compose(pose, align.invert(to_source))),
                                       gains.head, centre)
             if out_dense is None:
-                shape68 = _set_eye_opening(self.src68, self.src68 + delta68, ratio, _EYES_68_LIDS)
+                shape68 = _set_eye_opening(self.src68, rest68 + delta68, ratio, _EYES_68_LIDS)
                 out68[row] = align.apply(head, _uncross(shape68, _INNER_LIPS_68))
                 continue
             dense = self._dense_shape(drv_dense, neutral, row, pose, link, delta68, gain_of,
-                                      mode_absolute, to_source)
+                                      mode_absolute, to_source, rest_dense)
             dense = _set_eye_opening(self.src_dense, dense, ratio, DENSE_LIDS, self.lid_skins)
             dense = align.apply(head, _uncross(dense, DENSE_INNER_LIPS))
             out_dense[row] = dense
@@ -177,15 +194,47 @@ class MotionTransfer:
         labels[list(mpt.LIP_POINTS)] = REGIONS.index("mouth")
         return labels
 
-    def _dense_shape(self, drv_dense, neutral, row, pose, link, delta68, gain_of, absolute, to_source):
+    def _mouth_at_rest(self, rest_openness: float) -> tuple[np.ndarray, np.ndarray | None]:
+        """The still's shapes (68, dense) with an open mouth closed to ``rest_openness``.
+
+        Relative motion adds the driver's opening to the still's own; a still with an open mouth (a smile
+        with teeth, a shout) would then never close, and open wider than the driver whenever it speaks.
+        Closing it first to the driver's neutral opening makes it follow the driver's mouth; the warp
+        folds the still's open mouth shut and reopens it, teeth and all, as the driver opens.
+        """
+        still_openness = float(mouth_openness(self.src68))
+        if not rest_openness + MOUTH_REST_MARGIN < still_openness <= MOUTH_REST_WIDEST:
+            return self.src68, self.src_dense
+        close = 1.0 - rest_openness / still_openness
+        down = self.src68[8] - self.src68[27]  # nose bridge to chin
+        down = down / (np.linalg.norm(down) + 1e-9)
+        offset68 = _closing_offsets(self.src68, _INNER_LIPS_68, _OUTER_LIPS_68, close, down)
+        lower_rise = offset68[list(_INNER_LIPS_68.lower[1:-1])].mean(axis=0)
+        for point, share in _CHIN_RISE.items():
+            offset68[point] = share * lower_rise
+        if self.src_dense is None:
+            return self.src68 + offset68, None
+        lips = _DENSE_LIP_COLUMNS
+        chin = list(_CHIN_RISE)
+        anchors = np.vstack([self.src_dense[lips], self.src68[chin]])
+        lip_offsets = _closing_offsets(self.src_dense, DENSE_INNER_LIPS, DENSE_OUTER_LIPS, close, down,
+                                       DENSE_LIP_RINGS)[lips]
+        anchor_offsets = np.vstack([lip_offsets, offset68[chin]])
+        eye_span = float(np.linalg.norm(self.src68[36] - self.src68[45]))
+        offset = _spread(self.src_dense, anchors, anchor_offsets, eye_span)
+        offset[lips] = lip_offsets
+        return self.src68 + offset68, self.src_dense + offset
+
+    def _dense_shape(self, drv_dense, neutral, row, pose, link, delta68, gain_of, absolute, to_source,
+                     rest_dense):
         if drv_dense is None or not np.isfinite(drv_dense[row]).all():
-            return self.src_dense + self.dense_from_68 @ delta68
+            return rest_dense + self.dense_from_68 @ delta68
         unposed = align.apply(align.invert(pose), drv_dense[row]).astype(np.float64)
         if absolute:
             delta = align.apply(to_source, unposed).astype(np.float64) - self.src_dense
         else:
             delta = (unposed - drv_dense[neutral]) @ link.T
-        return self.src_dense + delta * gain_of[self.dense_labels][:, None]
+        return rest_dense + delta * gain_of[self.dense_labels][:, None]
 
 
 # ---------------------------------------------------------------------------------- eyes and lips
@@ -212,8 +261,56 @@ class LoopHalves:
 
 _EYES_68_LIDS = (LoopHalves((36, 37, 38, 39), (36, 41, 40, 39)), LoopHalves((42, 43, 44, 45), (42, 47, 46, 45)))
 _INNER_LIPS_68 = LoopHalves((60, 61, 62, 63, 64), (60, 67, 66, 65, 64))
+_OUTER_LIPS_68 = LoopHalves((48, 49, 50, 51, 52, 53, 54), (48, 59, 58, 57, 56, 55, 54))
 DENSE_LIDS = (LoopHalves(mpt.RIGHT_EYE_UPPER, mpt.RIGHT_EYE_LOWER), LoopHalves(mpt.LEFT_EYE_UPPER, mpt.LEFT_EYE_LOWER))
 DENSE_INNER_LIPS = LoopHalves(mpt.INNER_LIP_UPPER, mpt.INNER_LIP_LOWER)
+DENSE_OUTER_LIPS = LoopHalves(mpt.OUTER_LIP_UPPER, mpt.OUTER_LIP_LOWER)
+DENSE_LIP_RINGS = tuple(LoopHalves(upper, lower) for upper, lower in zip(mpt.UPPER_LIP_RINGS, mpt.LOWER_LIP_RINGS))
+_DENSE_LIP_COLUMNS = sorted(set(mpt.LIP_POINTS).union(*mpt.UPPER_LIP_RINGS, *mpt.LOWER_LIP_RINGS))
+
+
+def _closing_offsets(points: np.ndarray, inner: LoopHalves, outer: LoopHalves, close: float,
+                     down: np.ndarray, rings: tuple[LoopHalves, ...] = ()) -> np.ndarray:
+    """Offsets of every point (zero but the lips) that close the inner-lip gap by the fraction ``close``.
+
+    Each inner-lip point closes on the opposite lip's point of the same column (the halves run corner to
+    corner in step); the lower lip, carried by the jaw, takes most of the way. Each outer-lip point ends up
+    as far from its column's inner point as on the still, but along the face's ``down`` (``up`` for the
+    upper lip), blended there by ``close``: the sides of a shout's U-shaped lower lip lie beside the
+    opening, and carried up as they are they would leave the closed lip on its side. The ``rings`` of
+    points between the contours (inner ring first, each in step with the contours) move in proportion.
+    Corners stay.
+    """
+    offsets = np.zeros_like(points)
+    gap = points[list(inner.upper[1:-1])] - points[list(inner.lower[1:-1])]  # lower lip to upper lip
+    offsets[list(inner.upper[1:-1])] = -UPPER_LIP_SHARE * close * gap
+    offsets[list(inner.lower[1:-1])] = (1.0 - UPPER_LIP_SHARE) * close * gap
+    for outer_half, inner_half, sign in ((outer.upper, inner.upper, -1.0), (outer.lower, inner.lower, 1.0)):
+        t_inner = np.linspace(0.0, 1.0, len(inner_half))
+        t_outer = np.linspace(0.0, 1.0, len(outer_half))[1:-1]
+        inner_now = points[list(inner_half)]
+        inner_rest = inner_now + offsets[list(inner_half)]
+        at = [np.stack([np.interp(t_outer, t_inner, a[:, k]) for k in (0, 1)], axis=1)
+              for a in (inner_now, inner_rest)]
+        own = points[list(outer_half[1:-1])]
+        thickness = np.linalg.norm(own - at[0], axis=1)
+        upright = at[1] + sign * thickness[:, None] * down
+        offsets[list(outer_half[1:-1])] = (1.0 - close) * (own + (at[1] - at[0])) + close * upright - own
+    for ring_pair, share in zip(rings, np.arange(1, len(rings) + 1) / (len(rings) + 1)):
+        for ring, inner_half, outer_half in ((ring_pair.upper, inner.upper, outer.upper),
+                                             (ring_pair.lower, inner.lower, outer.lower)):
+            offsets[list(ring[1:-1])] = ((1.0 - share) * offsets[list(inner_half[1:-1])]
+                                         + share * offsets[list(outer_half[1:-1])])
+    return offsets
+
+
+def _spread(points: np.ndarray, anchors: np.ndarray, anchor_offsets: np.ndarray, scale: float) -> np.ndarray:
+    """Offsets at ``points`` blended from the anchors' by inverse distance, fading out beyond them."""
+    dist = np.linalg.norm(points[:, None, :] - anchors[None, :, :], axis=-1)
+    weights = 1.0 / np.maximum(dist / scale, 1e-3) ** 3
+    weights /= weights.sum(axis=1, keepdims=True)
+    fade = np.exp(-(dist.min(axis=1) / (0.6 * scale)) ** 2)
+    return (weights @ anchor_offsets) * fade[:, None]
 
 
 def _lid_meeting(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:

@@ -68,3 +68,15 @@ def test_frame_ranges():
     for bad in ("0-5", "a-b", "9-3"):
         with pytest.raises(JobFieldError):
             FrameRange.parse(bad)
+
+
+def test_keep_open_mouth_on_the_command_line_reaches_the_job(tmp_path):
+    from portrait_animator.cli import build_parser
+    from portrait_animator.cli.animate import job_from_args
+
+    base = ["animate", "--source", "s.png", "--driver", "preset:talk", "--out", str(tmp_path / "f.####.png")]
+    assert job_from_args(build_parser().parse_args(base)).motion.close_mouth is True
+    kept = job_from_args(build_parser().parse_args(base + ["--keep-open-mouth"]))
+    assert kept.motion.close_mouth is False
+    kept.save(str(tmp_path / "j.json"))
+    assert RenderJob.load(str(tmp_path / "j.json")).motion.close_mouth is False

@@ -172,3 +172,53 @@ def test_frames_without_a_face_hold_the_nearest_pose(bundled_face):
     shapes = motion.MotionTransfer(MotionConfig(neutral="first"), src68).transfer(_track(frames))
     assert np.isfinite(shapes.landmarks).all()
     assert np.allclose(shapes.landmarks[2], shapes.landmarks[1], atol=1e-4)
+
+
+def _jaw_dropped(points68, dense, drop):
+    """The face with its jaw dropped by ``drop`` px: everything below the upper lip moves down."""
+    line = dense[list(mpt.INNER_LIP_UPPER), 1].max() + 1.0
+    moved68, moved_dense = points68.astype(np.float64).copy(), dense.astype(np.float64).copy()
+    moved68[moved68[:, 1] > line] += [0.0, drop]
+    moved_dense[moved_dense[:, 1] > line] += [0.0, drop]
+    return moved68, moved_dense
+
+
+def test_an_open_mouthed_still_closes_with_the_driver_and_reopens_with_it(bundled_face):
+    """A still with a smile full of teeth or a spoken vowel must not hold its mouth open all shot and open
+    wider than the driver whenever it speaks: it first closes to the driver's neutral opening."""
+    # The bundled still smiles with its teeth (opening 0.16); the still animated here has its jaw dropped
+    # further, and the driver is the bundled face itself, whose neutral frame has the smile's opening.
+    open68, open_dense = _jaw_dropped(bundled_face["landmarks"], bundled_face["dense"], 20.0)
+    neutral_opening = motion.mouth_openness(bundled_face["landmarks"])
+    assert neutral_opening + 0.1 < motion.mouth_openness(open68) < motion.MOUTH_REST_WIDEST
+    _, d68, ddense = _driver_face(bundled_face, scale=0.5, angle=0.0, shift=(0.0, 0.0))
+    opened68, opened_dense = _jaw_dropped(d68, ddense, 8.0)  # the driver opens by 16 px at the still's scale
+    track = _track([d68, opened68], [ddense, opened_dense])
+
+    shapes = motion.MotionTransfer(MotionConfig(neutral="first"), open68, open_dense).transfer(track)
+    closed, reopened = shapes.dense
+    assert motion.mouth_openness(shapes.landmarks[0]) == pytest.approx(neutral_opening, abs=0.01)
+    inner_lower = list(mpt.INNER_LIP_LOWER[1:-1])
+    # The lower lip keeps its thickness below the closed opening, and the chin rises with it.
+    thickness = open_dense[list(mpt.OUTER_LIP_LOWER[5:6]), 1] - open_dense[list(mpt.INNER_LIP_LOWER[5:6]), 1]
+    closed_thickness = closed[list(mpt.OUTER_LIP_LOWER[5:6]), 1] - closed[list(mpt.INNER_LIP_LOWER[5:6]), 1]
+    assert closed_thickness == pytest.approx(thickness, abs=1.0)
+    assert open68[8, 1] - shapes.landmarks[0][8, 1] > 0.5 * 20.0
+    # Then it opens as far as the driver does, from closed.
+    drop = reopened[inner_lower, 1] - closed[inner_lower, 1]
+    assert np.median(drop) == pytest.approx(16.0, abs=1.5)
+    upper_and_eyes = list(mpt.INNER_LIP_UPPER) + list(mpt.RIGHT_EYE_UPPER)
+    assert np.abs(reopened[upper_and_eyes] - closed[upper_and_eyes]).max() < 1.0
+
+    kept = motion.MotionTransfer(MotionConfig(neutral="first", close_mouth=False), open68, open_dense)
+    assert np.abs(kept.transfer(track).dense[0] - open_dense).max() < 0.05
+
+
+def test_a_shouting_still_keeps_its_opening(bundled_face):
+    """Past a shout's opening, folding the still's mouth shut tears its lips: it keeps its own opening."""
+    open68, open_dense = _jaw_dropped(bundled_face["landmarks"], bundled_face["dense"], 60.0)
+    assert motion.mouth_openness(open68) > motion.MOUTH_REST_WIDEST
+    _, d68, ddense = _driver_face(bundled_face)
+    shapes = motion.MotionTransfer(MotionConfig(neutral="first"), open68, open_dense).transfer(
+        _track([d68, d68], [ddense, ddense]))
+    assert np.abs(shapes.dense[0] - open_dense).max() < 0.05

@@ -6,6 +6,7 @@ import pytest
 
 from portrait_animator import align
 from portrait_animator.landmarks import mediapipe_topology as mpt
+from portrait_animator.landmarks.track import LandmarkTrack
 from portrait_animator.motion import MotionTransfer
 from portrait_animator.config import MotionConfig
 from portrait_animator.presets import preset_track
@@ -310,3 +311,30 @@ def test_a_68_point_source_mesh_also_renders(bundled_source):
     out = warp.render(TargetFace(1, opened))
     assert np.isfinite(out.rgb).all() and out.matte.max() > 0.5
     assert out.overlay_alpha is not None and out.overlay_alpha.max() > 0.5
+
+
+def test_a_smile_with_teeth_folds_shut_without_tearing(bundled_source, renderer):
+    """The bundled still smiles with its teeth; a driver whose neutral mouth is shut closes it. The opening
+    is cut in strips between lip columns, so it shrinks away with no triangle turned over, and its teeth
+    give way to the lips (Delaunay's triangles across the opening turned over and tore the inside out)."""
+    crop = bundled_source.crop
+    driver_dense = crop.dense.astype(np.float64).copy()
+    inner_lower, inner_upper = list(mpt.INNER_LIP_LOWER[1:-1]), list(mpt.INNER_LIP_UPPER[1:-1])
+    driver_dense[inner_lower] = driver_dense[inner_upper]
+    track = LandmarkTrack(mpt.to_ibug68(driver_dense)[None].astype(np.float32), np.ones(1), np.array([1]),
+                          dense=driver_dense[None].astype(np.float32))
+    shapes = MotionTransfer(MotionConfig(neutral="first"), crop.landmarks, crop.dense).transfer(track)
+    target = _target(bundled_source, landmarks=shapes.landmarks[0], dense=shapes.dense[0])
+    control = renderer._control(target.landmarks, target.dense)
+    points = warp_mesh.target_points(renderer.mesh, control, np.eye(2, 3))
+    assert not warp_mesh.turned_over(renderer.mesh, points).any()
+
+    out = renderer.render(target)
+    opening = np.vstack([crop.dense[list(mpt.INNER_LIP_UPPER)], crop.dense[list(mpt.INNER_LIP_LOWER)][::-1][1:-1]])
+    mask = np.zeros(out.rgb.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(opening - 0.5).astype(np.int32)], 1)
+    inside = mask.astype(bool)
+    teeth = lambda rgb: (rgb.min(axis=-1) > 0.6) & (np.ptp(rgb, axis=-1) < 0.15)  # noqa: E731
+    still_teeth = teeth(crop.rgb)[inside].mean()
+    assert still_teeth > 0.3, still_teeth
+    assert teeth(out.rgb)[inside].mean() < 0.2 * still_teeth

@@ -35,6 +35,7 @@ class JobSpec:
     neutral: str = "auto"
     gains: dict[str, float] = field(default_factory=lambda: {"head": 1.0, "eyes": 1.0, "brows": 1.0, "mouth": 1.0})
     smoothing: float = 0.3
+    close_mouth: bool = True
     bit_depth: int = 16
     exr_compression: str = "zip"
     paste_back: bool = True
@@ -72,6 +73,7 @@ def job_dict(spec: JobSpec) -> dict:
             "neutral": spec.neutral,
             "gains": dict(spec.gains),
             "smoothing": spec.smoothing,
+            "close_mouth": spec.close_mouth,
         },
         "landmark_backend": spec.landmark_backend,
         "seed": spec.seed,

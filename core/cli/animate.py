@@ -31,6 +31,9 @@ def register(subparsers) -> None:
                             help=f"multiplier on the driver's {region} motion (default 1)")
     parser.add_argument("--smooth", type=float, default=MotionConfig.smoothing, metavar="S",
                         help="temporal smoothing of driver landmarks, 0 (off) to 1 (strong); default %(default)s")
+    parser.add_argument("--keep-open-mouth", action="store_true",
+                        help="relative motion: a still with an open mouth keeps that opening as its rest "
+                             "(default: it first closes to the driver's neutral opening, so it follows the driver)")
     parser.add_argument("--face", type=int, help="which face of the still, largest first (default: 0, the largest)")
     parser.add_argument("--crop-size", type=int, choices=CROP_SIZES, default=512)
     parser.add_argument("--no-paste-back", action="store_true", help="write the aligned face crop only")
@@ -57,7 +60,8 @@ def job_from_args(args) -> RenderJob:
                             overwrite=args.overwrite, preview=args.preview),
         frames=FrameRange.parse(args.frames, "--frames"), renderer=args.renderer, checkpoint=args.checkpoint,
         device=args.device, crop_size=args.crop_size, face=args.face,
-        motion=MotionConfig(mode=args.motion, neutral=args.neutral, gains=gains, smoothing=args.smooth),
+        motion=MotionConfig(mode=args.motion, neutral=args.neutral, gains=gains, smoothing=args.smooth,
+                            close_mouth=not args.keep_open_mouth),
         landmark_backend=args.backend, seed=args.seed, cache_dir=args.cache_dir,
     ).validate("command line")
 

@@ -99,6 +99,12 @@ OUTER_LIP_UPPER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
 OUTER_LIP_LOWER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)
 INNER_LIP_UPPER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
 INNER_LIP_LOWER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
+# The two rings of lip points between the inner and outer contours (inner one first), corner to corner and
+# in step with them: the columns of a lip, from the opening out.
+UPPER_LIP_RINGS = ((62, 183, 42, 41, 38, 12, 268, 271, 272, 407, 292),
+                   (76, 184, 74, 73, 72, 11, 302, 303, 304, 408, 306))
+LOWER_LIP_RINGS = ((62, 96, 89, 179, 86, 15, 316, 403, 319, 325, 292),
+                   (76, 77, 90, 180, 85, 16, 315, 404, 320, 307, 306))
 
 # Eye lids, outer-or-inner corner to the other corner; upper and lower share the corners.
 RIGHT_EYE_UPPER = (33, 246, 161, 160, 159, 158, 157, 173, 133)

@@ -61,13 +61,16 @@ class WarpMesh:
 
 
 def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None = None,
-               face_outline: np.ndarray | None = None, contours: np.ndarray | None = None) -> WarpMesh:
+               face_outline: np.ndarray | None = None, contours: np.ndarray | None = None,
+               mouth: tuple[np.ndarray, np.ndarray] | None = None) -> WarpMesh:
     """Rings and border around ``control`` (the face landmarks used by the warp) and a triangulation.
 
     ``features``: control indices whose motion untangling must keep, and whose triangles it leaves as they
     are (lips and eyes: their openings close and fold by design, and the mouth and lid painting covers them).
     ``face_outline``: control indices of the face outline, near which the motion is smoothed;
-    ``contours``: control indices that smoothing leaves exact besides the features (the brows).
+    ``contours``: control indices that smoothing leaves exact besides the features (the brows);
+    ``mouth``: control indices of the inner lips' upper and lower halves, corner to corner and in step
+    (``_mouth_strips``).
     """
     control = np.asarray(control, dtype=np.float64)
     hull = control[ConvexHull(control).vertices]
@@ -92,6 +95,8 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
     keep = _distinct(points, len(control))
     points, follow = points[keep], follow[keep]
     triangles = Delaunay(points).simplices.astype(np.int32)
+    if mouth is not None:
+        triangles = _mouth_strips(points, triangles, *mouth)
     # Where a fold survives, the lowest-indexed triangle covers the pixel: face over rings over the frame.
     triangles = triangles[np.argsort((triangles >= len(control)).sum(axis=1), kind="stable")]
     movable = follow != 0.0  # NaN for landmarks: movable
@@ -161,6 +166,35 @@ def untangle(mesh: WarpMesh, points: np.ndarray, rigid: np.ndarray) -> np.ndarra
         settled = 0.5 * (mesh.neighbours[rows] @ motion) + 0.5 * rigid_motion[rows]
         motion[rows] = 0.5 * motion[rows] + 0.5 * settled
     return mesh.points + motion
+
+
+def _mouth_strips(points: np.ndarray, triangles: np.ndarray, upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """``triangles`` with the still's mouth opening re-cut into strips, one per pair of lip columns.
+
+    Delaunay joins the points of an open mouth across the opening (a shout's tall U: the side of the lower
+    lip to the far end of the upper lip). When the mouth closes, each lower-lip point rises towards the
+    upper-lip point in step with it, and those long triangles turn over, tearing the inside of the mouth
+    out over the lower lip. A strip between two columns shrinks to nothing instead.
+    """
+    upper, lower = np.asarray(upper, np.int64), np.asarray(lower, np.int64)
+    loop = np.concatenate([upper, lower[-2:0:-1]])
+    on_loop = np.isin(triangles, loop).all(axis=1)
+    inside = on_loop & _inside_polygon(points[triangles].mean(axis=1), points[loop])
+    strips = []
+    for i in range(len(upper) - 1):
+        a, b, c, d = upper[i], upper[i + 1], lower[i + 1], lower[i]
+        strips += [(a, b, c), (a, c, d)]
+    strips = np.array([t for t in strips if len(set(t)) == 3], np.int32)  # the corner strips are triangles
+    return np.concatenate([triangles[~inside], strips])
+
+
+def _inside_polygon(xy: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """(N,) bool: even-odd test of each point of ``xy`` against a closed polygon."""
+    x, y = xy[:, 0:1], xy[:, 1:2]
+    x0, y0 = polygon[:, 0], polygon[:, 1]
+    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
+    crosses = ((y0 > y) != (y1 > y)) & (x < (x1 - x0) * (y - y0) / np.where(y1 == y0, 1e-12, y1 - y0) + x0)
+    return (crosses.sum(axis=1) % 2) == 1
 
 
 def _neighbour_mean(triangles: np.ndarray, count: int) -> sparse.csr_matrix:

@@ -58,7 +58,8 @@ class WarpRenderer:
         control = self._control(crop.landmarks, crop.dense)
         self.lips = self._lip_indices()
         self.mesh = warp_mesh.build_mesh(control, source.crop_size, self._feature_indices(), self._outline(),
-                                         np.array(mpt.BROW_POINTS) if self.uses_dense else None)
+                                         np.array(mpt.BROW_POINTS) if self.uses_dense else None,
+                                         (self.lips.upper, self.lips.lower))
         self.mouth = mouth.MouthPainter(crop.rgb, control[self.lips.upper], control[self.lips.lower],
                                         control[self.lips.outer])
         self.eyelids = EyelidPainter(crop.rgb, control, self._eye_indices(), self._brow_indices())
