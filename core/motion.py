@@ -37,8 +37,8 @@ _LOWER_JAW = tuple(range(4, 13))  # the chin and lower jaw move with the mouth
 # much (mouth_openness: the inner-lips' gap over the mouth's width; a closed mouth reads about 0.01, a
 # smile with teeth or a spoken vowel 0.15-0.3). Lips parted at rest (0.05-0.08) are the sitter's own look.
 MOUTH_REST_MARGIN = 0.08
-# Wider than this (a shout, a yawn) the still keeps its opening: folded shut, its stretched lips and the
-# face's mesh around them tear under the driver's motion (a shouting woman, 0.70, driven by a fearful one).
+# Wider than this (a shout, a yawn) the still keeps its opening: folded shut, so tall a mouth reopens under
+# a lopsided driver in long thin strips, spikes of tongue below the lip (a shouting woman, 0.70).
 MOUTH_REST_WIDEST = 0.45
 # The share of a closing mouth's gap that the upper lip takes; the jaw lifts the lower lip the rest.
 UPPER_LIP_SHARE = 0.3
