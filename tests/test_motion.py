@@ -212,6 +212,10 @@ def test_an_open_mouthed_still_closes_with_the_driver_and_reopens_with_it(bundle
 
     kept = motion.MotionTransfer(MotionConfig(neutral="first", close_mouth=False), open68, open_dense)
     assert np.abs(kept.transfer(track).dense[0] - open_dense).max() < 0.05
+    # A still measured with 68 points alone closes the same way.
+    only68 = motion.MotionTransfer(MotionConfig(neutral="first"), open68).transfer(_track([d68, opened68]))
+    assert motion.mouth_openness(only68.landmarks[0]) == pytest.approx(neutral_opening, abs=0.01)
+    assert motion.mouth_openness(only68.landmarks[1]) > neutral_opening + 0.1
 
 
 def test_a_shouting_still_keeps_its_opening(bundled_face):
