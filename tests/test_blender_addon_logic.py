@@ -395,6 +395,26 @@ def test_retarget_rests_on_a_relaxed_frame_and_never_crosses_the_lips(still_land
         assert ((forced.landmarks[1:, lower] - forced.landmarks[1:, upper]) @ down >= floor - 1e-4).all()
 
 
+def test_an_open_mouthed_still_rests_with_its_mouth_closed_on_the_rig(still_landmarks):
+    """As the engine's relative motion: the rig's mouth shuts where the driver's neutral mouth is shut, and
+    opens from there with the driver, instead of holding the still's smile open all shot."""
+    jaw = face_shapes.shape_deltas(still_landmarks)[face_shapes.JAW_OPEN][:, :2]
+    scale = 0.25 / retarget.mouth_opening(still_landmarks + jaw)
+    open_still = still_landmarks + scale * jaw
+    assert 0.15 < retarget.mouth_opening(open_still) < retarget.MOUTH_REST_WIDEST
+    driver_face = retarget.Similarity(0.5, 0.2, (40.0, 60.0)).apply(still_landmarks)
+    driver_jaw = face_shapes.shape_deltas(driver_face)[face_shapes.JAW_OPEN][:, :2]
+    frames = np.stack([driver_face, driver_face + 0.5 * scale * driver_jaw])
+    performance = retarget.retarget(frames, np.array([1, 2]), open_still, neutral_row=0)
+    rest, speaking = performance.landmarks
+    assert retarget.mouth_opening(rest) == pytest.approx(retarget.mouth_opening(driver_face), abs=0.01)
+    assert rest[8, 1] < open_still[8, 1] - 0.5 * (open_still[66, 1] - rest[66, 1])  # the chin rises
+    assert retarget.mouth_opening(speaking) == pytest.approx(
+        retarget.mouth_opening(still_landmarks + 0.5 * scale * jaw), abs=0.02)
+    kept = retarget.retarget(frames, np.array([1, 2]), open_still, neutral_row=0, close_mouth=False)
+    np.testing.assert_allclose(kept.landmarks[0], open_still, atol=1e-6)
+
+
 # ----------------------------------------------------------------------------------------- geometry
 def test_still_plane_projects_back_to_pixels_through_an_ortho_camera():
     plane = projection.StillPlane(640, 480)

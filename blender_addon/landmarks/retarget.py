@@ -18,6 +18,16 @@ import numpy as np
 RIGID_POINTS = (27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45)
 # Inner-lip pairs (upper, lower) that meet when the mouth closes and must not pass each other.
 INNER_LIP_PAIRS = ((61, 67), (62, 66), (63, 65))
+# Each inner-lip pair's outer-lip points (upper, lower), which move with it when the still's mouth closes.
+OUTER_LIP_COLUMNS = (((49, 50), (59, 58)), ((51,), (57,)), ((52, 53), (56, 55)))
+# As the engine's relative motion (``close_mouth``): a still whose mouth is open wider than the driver's
+# neutral by MOUTH_REST_MARGIN (mean inner-lip gap over mouth width), and no wider than MOUTH_REST_WIDEST,
+# rests with it closed to the neutral's opening; the lower lip takes all but UPPER_LIP_SHARE of the gap,
+# and the chin rises with it.
+MOUTH_REST_MARGIN = 0.08
+MOUTH_REST_WIDEST = 0.45
+UPPER_LIP_SHARE = 0.3
+CHIN_RISE = {4: 0.15, 5: 0.4, 6: 0.7, 7: 0.9, 8: 0.9, 9: 0.9, 10: 0.7, 11: 0.4, 12: 0.15}
 
 
 @dataclass(frozen=True)
@@ -80,12 +90,14 @@ class Performance:
 
 
 def retarget(driver: np.ndarray, frame_numbers: np.ndarray, still: np.ndarray,
-             neutral_row: int | None = None) -> Performance:
+             neutral_row: int | None = None, close_mouth: bool = True) -> Performance:
     """Carry a driver track (F, 68, 2) over to the still's landmarks (68, 2).
 
     ``neutral_row`` is the driver row whose face counts as the rest pose (default: the most relaxed
     frame, see ``choose_neutral``). For each frame, with H the head move from the neutral frame and S the map from the driver's
-    neutral face to the still's: head = S∘H∘S⁻¹, landmarks = head(still + S·expression).
+    neutral face to the still's: head = S∘H∘S⁻¹, landmarks = head(rest + S·expression), where rest is the
+    still with an open mouth closed to the neutral's opening (``mouth_at_rest``; the still itself when
+    ``close_mouth`` is off).
     """
     driver = np.asarray(driver, dtype=np.float64)
     still = np.asarray(still, dtype=np.float64)
@@ -100,6 +112,7 @@ def retarget(driver: np.ndarray, frame_numbers: np.ndarray, still: np.ndarray,
     neutral = driver[neutral_row]
     to_still = Similarity.fit(neutral[rigid], still[rigid])
     from_still = to_still.inverse()
+    rest = mouth_at_rest(still, neutral) if close_mouth else still
     heads: list[Similarity | None] = []
     out = np.full(driver.shape, np.nan)
     for row in range(driver.shape[0]):
@@ -110,7 +123,7 @@ def retarget(driver: np.ndarray, frame_numbers: np.ndarray, still: np.ndarray,
         expression = move.inverse().apply(driver[row]) - neutral
         head = from_still.then(move).then(to_still)
         heads.append(head)
-        shape = _uncross_lips(still + expression @ to_still.linear.T, still)
+        shape = _uncross_lips(rest + expression @ to_still.linear.T, rest)
         out[row] = head.apply(shape)
     return Performance(np.asarray(frame_numbers), heads, out)
 
@@ -132,6 +145,32 @@ def choose_neutral(driver: np.ndarray) -> int:
     score = (mouth / (np.median(mouth) + 0.05) + 2.0 * np.abs(eyes - np.median(eyes)) / (np.median(eyes) + 1e-6)
              + angles / 0.1)
     return int(rows[int(np.argmin(score))])
+
+
+def mouth_opening(points: np.ndarray) -> float:
+    """Mean inner-lip gap over the mouth's width (the engine's ``mouth_openness``)."""
+    gap = np.mean([np.linalg.norm(points[upper] - points[lower]) for upper, lower in INNER_LIP_PAIRS])
+    return float(gap / (np.linalg.norm(points[54] - points[48]) + 1e-9))
+
+
+def mouth_at_rest(still: np.ndarray, neutral: np.ndarray) -> np.ndarray:
+    """``still`` with an open mouth closed to the driver's ``neutral`` opening, so that the rig's mouth shuts
+    when the driver's does (a smile with teeth, a vowel); parted lips and shouts are left as they are."""
+    still_opening, rest_opening = mouth_opening(still), mouth_opening(neutral)
+    if not rest_opening + MOUTH_REST_MARGIN < still_opening <= MOUTH_REST_WIDEST:
+        return still
+    close = 1.0 - rest_opening / still_opening
+    rest = still.copy()
+    rises = []
+    for (upper, lower), (outer_upper, outer_lower) in zip(INNER_LIP_PAIRS, OUTER_LIP_COLUMNS):
+        gap = still[upper] - still[lower]  # lower lip to upper lip
+        drop, rise = -UPPER_LIP_SHARE * close * gap, (1.0 - UPPER_LIP_SHARE) * close * gap
+        rest[[upper, *outer_upper]] += drop
+        rest[[lower, *outer_lower]] += rise
+        rises.append(rise)
+    for point, share in CHIN_RISE.items():
+        rest[point] += share * np.mean(rises, axis=0)
+    return rest
 
 
 def _uncross_lips(shape: np.ndarray, still: np.ndarray) -> np.ndarray:

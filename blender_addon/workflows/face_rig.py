@@ -114,7 +114,8 @@ def import_track(context, rig: rig_build.FaceRig, data: LandmarkData) -> tasks.R
     if data.frame_numbers[0] < 1:
         raise AddonError("the driver's frame numbers must start at 1 or later")
     try:
-        performance = retarget(data.landmarks, data.frame_numbers, still_landmarks, neutral_row)
+        performance = retarget(data.landmarks, data.frame_numbers, still_landmarks, neutral_row,
+                               close_mouth=current.close_open_mouth)
     except ValueError as error:
         raise AddonError(f"cannot import the driver: {error}") from None
     keyed = rig_io.import_performance(context, rig, performance)
