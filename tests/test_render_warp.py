@@ -314,9 +314,8 @@ def test_a_68_point_source_mesh_also_renders(bundled_source):
 
 
 def test_a_smile_with_teeth_folds_shut_without_tearing(bundled_source, renderer):
-    """The bundled still smiles with its teeth; a driver whose neutral mouth is shut closes it. The opening
-    is cut in strips between lip columns, so it shrinks away with no triangle turned over, and its teeth
-    give way to the lips (Delaunay's triangles across the opening turned over and tore the inside out)."""
+    """The bundled still smiles with its teeth; a driver whose neutral mouth is shut closes it: the opening
+    shrinks away with no triangle turned over, and its teeth give way to the lips."""
     crop = bundled_source.crop
     driver_dense = crop.dense.astype(np.float64).copy()
     inner_lower, inner_upper = list(mpt.INNER_LIP_LOWER[1:-1]), list(mpt.INNER_LIP_UPPER[1:-1])
@@ -338,3 +337,31 @@ def test_a_smile_with_teeth_folds_shut_without_tearing(bundled_source, renderer)
     still_teeth = teeth(crop.rgb)[inside].mean()
     assert still_teeth > 0.3, still_teeth
     assert teeth(out.rgb)[inside].mean() < 0.2 * still_teeth
+
+
+def test_a_tall_open_mouth_closes_in_strips_that_never_turn_over():
+    """A shout-like opening (the lower lip a U wider than the upper lip) closed as motion closes it: the
+    lower lip rising 0.7 of the way and drawing in, the upper lip coming down 0.3. Delaunay's triangles
+    across the opening turn over (four of them here); the strips between lip columns shrink instead."""
+    t = np.linspace(0.0, np.pi, 11)
+    upper = np.stack([200 - 50 * np.cos(t), np.full(11, 250.0)], axis=1)
+    lower = np.stack([200 - 50 * np.cos(t) * (1 + 0.3 * np.sin(t)), 250 + 70 * np.sin(t)], axis=1)
+    around = np.linspace(0.0, 2 * np.pi, 24, endpoint=False)
+    face = np.stack([200 + 120 * np.cos(around), 270 + 120 * np.sin(around)], axis=1)
+    control = np.vstack([upper, lower[1:-1], face])
+    upper_rows, lower_rows = np.arange(11), np.r_[0, 11 + np.arange(9), 10]
+    meet = upper[1:-1] + 0.3 * (lower[1:-1] - upper[1:-1])
+    closed = control.copy()
+    closed[upper_rows[1:-1]], closed[lower_rows[1:-1]] = meet, meet + [0.0, 1.0]
+    opening_rows = np.r_[upper_rows, lower_rows[1:-1]]
+
+    def turned_in_opening(mouth):
+        mesh = warp_mesh.build_mesh(control, 512, mouth=mouth)
+        points = mesh.points.copy()
+        points[: len(control)] = closed
+        in_opening = np.isin(mesh.triangles, opening_rows).all(axis=1)
+        assert in_opening.sum() == 18  # the opening is covered either way
+        return int((warp_mesh.turned_over(mesh, points) & in_opening).sum())
+
+    assert turned_in_opening(None) > 0
+    assert turned_in_opening((upper_rows, lower_rows)) == 0
