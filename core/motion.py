@@ -198,7 +198,7 @@ class MotionTransfer:
         """The still's shapes (68, dense) with an open mouth closed to ``rest_openness``.
 
         Relative motion adds the driver's opening to the still's own; a still with an open mouth (a smile
-        with teeth, a shout) would then never close, and open wider than the driver whenever it speaks.
+        with teeth, a vowel) would then never close, and open wider than the driver whenever it speaks.
         Closing it first to the driver's neutral opening makes it follow the driver's mouth; the warp
         folds the still's open mouth shut and reopens it, teeth and all, as the driver opens.
         """

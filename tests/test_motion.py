@@ -219,7 +219,8 @@ def test_an_open_mouthed_still_closes_with_the_driver_and_reopens_with_it(bundle
 
 
 def test_a_shouting_still_keeps_its_opening(bundled_face):
-    """Past a shout's opening, folding the still's mouth shut tears its lips: it keeps its own opening."""
+    """Past MOUTH_REST_WIDEST (a shout) the still keeps its own opening: folded shut, so tall a mouth would
+    reopen in long thin strips."""
     open68, open_dense = _jaw_dropped(bundled_face["landmarks"], bundled_face["dense"], 60.0)
     assert motion.mouth_openness(open68) > motion.MOUTH_REST_WIDEST
     _, d68, ddense = _driver_face(bundled_face)
