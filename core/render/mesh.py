@@ -173,8 +173,9 @@ def _mouth_strips(points: np.ndarray, triangles: np.ndarray, upper: np.ndarray, 
 
     Delaunay joins the points of an open mouth across the opening (a shout's tall U: the side of the lower
     lip to the far end of the upper lip). When the mouth closes, each lower-lip point rises towards the
-    upper-lip point in step with it, and those long triangles turn over, tearing the inside of the mouth
-    out over the lower lip. A strip between two columns shrinks to nothing instead.
+    upper-lip point in step with it, and some of those long triangles turn over (a folded mesh shows two
+    places of the still in one: the inside of the mouth over a lip). A strip between two columns shrinks
+    to nothing instead.
     """
     upper, lower = np.asarray(upper, np.int64), np.asarray(lower, np.int64)
     loop = np.concatenate([upper, lower[-2:0:-1]])
