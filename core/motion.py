@@ -221,7 +221,7 @@ class MotionTransfer:
                                        DENSE_LIP_RINGS)[lips]
         anchor_offsets = np.vstack([lip_offsets, offset68[chin]])
         eye_span = float(np.linalg.norm(self.src68[36] - self.src68[45]))
-        offset = _spread(self.src_dense, anchors, anchor_offsets, eye_span)
+        offset = _fading_weights(self.src_dense, anchors, eye_span) @ anchor_offsets
         offset[lips] = lip_offsets
         return self.src68 + offset68, self.src_dense + offset
 
@@ -302,15 +302,6 @@ def _closing_offsets(points: np.ndarray, inner: LoopHalves, outer: LoopHalves, c
             offsets[list(ring[1:-1])] = ((1.0 - share) * offsets[list(inner_half[1:-1])]
                                          + share * offsets[list(outer_half[1:-1])])
     return offsets
-
-
-def _spread(points: np.ndarray, anchors: np.ndarray, anchor_offsets: np.ndarray, scale: float) -> np.ndarray:
-    """Offsets at ``points`` blended from the anchors' by inverse distance, fading out beyond them."""
-    dist = np.linalg.norm(points[:, None, :] - anchors[None, :, :], axis=-1)
-    weights = 1.0 / np.maximum(dist / scale, 1e-3) ** 3
-    weights /= weights.sum(axis=1, keepdims=True)
-    fade = np.exp(-(dist.min(axis=1) / (0.6 * scale)) ** 2)
-    return (weights @ anchor_offsets) * fade[:, None]
 
 
 def _lid_meeting(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
@@ -407,24 +398,34 @@ def _sorted_xy(points: np.ndarray):
 
 
 # ----------------------------------------------------------------------------- 68 -> dense motion
-def interpolation_from_68(src68: np.ndarray, src_dense: np.ndarray, power: float = 3.0) -> np.ndarray:
+def interpolation_from_68(src68: np.ndarray, src_dense: np.ndarray) -> np.ndarray:
     """(D, 68) weights: a dense point's displacement as a blend of the 68 points' displacements.
 
-    Inverse-distance weights, region-aware: points of an upper lip or lid never take motion from the
-    opposite lip or lid (on a closed mouth they lie on top of each other), and the blend fades with
-    distance so far points (the hairline) are not dragged by the mouth.
+    Inverse-distance weights (``_fading_weights``), region-aware: points of an upper lip or lid never take
+    motion from the opposite lip or lid (on a closed mouth they lie on top of each other).
     """
-    dist = np.linalg.norm(src_dense[:, None, :] - src68[None, :, :], axis=-1)
-    scale = np.linalg.norm(src68[36] - src68[45])
-    weights = 1.0 / np.maximum(dist / scale, 1e-3) ** power
+    forbidden = np.zeros((len(src_dense), len(src68)), dtype=bool)
     upper_lip, lower_lip = set(mpt.UPPER_LIP_POINTS), set(mpt.LOWER_LIP_POINTS)
     groups = [(upper_lip, (*range(55, 60), *range(65, 68))), (lower_lip, (*range(49, 54), *range(61, 64)))]
     for halves, (upper_68, lower_68) in zip(DENSE_LIDS, (((37, 38), (40, 41)), ((43, 44), (46, 47)))):
         groups += [(set(halves.upper[1:-1]), lower_68), (set(halves.lower[1:-1]), upper_68)]
-    for dense_points, forbidden in groups:
-        weights[np.ix_(sorted(dense_points), list(forbidden))] = 0.0
+    for dense_points, opposite in groups:
+        forbidden[np.ix_(sorted(dense_points), list(opposite))] = True
     not_lips = np.setdiff1d(np.arange(len(src_dense)), sorted(upper_lip | lower_lip))
-    weights[np.ix_(not_lips, list(ibug68.INNER_LIPS))] = 0.0
+    forbidden[np.ix_(not_lips, list(ibug68.INNER_LIPS))] = True
+    return _fading_weights(src_dense, src68, float(np.linalg.norm(src68[36] - src68[45])), forbidden)
+
+
+def _fading_weights(points: np.ndarray, anchors: np.ndarray, scale: float,
+                    forbidden: np.ndarray | None = None) -> np.ndarray:
+    """(P, A) weights blending the anchors' displacements at each point: inverse cube of the distance
+    (``scale`` apart counts as 1), normalised, and fading out with the distance to the nearest anchor, so
+    far points (the hairline) are not dragged by the mouth. ``forbidden`` (P, A): pairs that weigh nothing.
+    """
+    dist = np.linalg.norm(points[:, None, :] - anchors[None, :, :], axis=-1)
+    weights = 1.0 / np.maximum(dist / scale, 1e-3) ** 3
+    if forbidden is not None:
+        weights[forbidden] = 0.0
     weights /= weights.sum(axis=1, keepdims=True)
     fade = np.exp(-(dist.min(axis=1) / (0.6 * scale)) ** 2)
     return weights * fade[:, None]
