@@ -3,7 +3,8 @@
 stills -> FaceAnalysis -> SourceFace; driver -> LandmarkTrack; MotionTransfer -> target shapes;
 Renderer -> face crop + matte; PasteBack -> full frame; FrameWriter -> files with provenance.
 
-Finished frames on disk are skipped (resume) unless the job says overwrite; a cancel request stops after the
+Finished frames on disk are skipped (resume) unless the job says overwrite, once their provenance shows them
+made from the same inputs with the same settings (``resume``); a cancel request stops after the
 frame in flight, so a frame is either complete on disk or absent. A farm chunk narrows which frames are
 rendered, never what the shot is: the driver's motion (a preset's length, the neutral frame, smoothing) is
 always that of the whole ``job.frames``, so chunked and single renders give the same frames. Only a run over
@@ -34,10 +35,12 @@ from .motion import MotionTransfer, TargetShapes
 from .paste import PastedFrame, PasteBack
 from .render.base import FaceRenderer, SourceFace, TargetFace
 from .render.factory import create_renderer
+from .resume import SETTINGS_FIELD, check_resumable, render_settings
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[..., None]  # progress(done, total, message, **info)
+_RESUME_KEYS = ("version", SETTINGS_FIELD)  # with the inputs' digests: what a skipped frame must share
 
 
 @dataclass
@@ -140,15 +143,19 @@ class AnimatePipeline:
         job = self.job
         check_output_writable(self.pattern.folder)
         shot = self.prepare()
+        provenance = build_provenance(shot.renderer.describe()["renderer"], job.checkpoint_path, job.sources,
+                                      job.driver, driver_sha256=shot.driver.sha256)
+        provenance[SETTINGS_FIELD] = render_settings(job)
         writer = FrameWriter(self.pattern, bit_depth=job.output.bit_depth,
                              exr_compression=job.output.exr_compression, overwrite=job.output.overwrite,
-                             provenance=build_provenance(
-                                 shot.renderer.describe()["renderer"], job.checkpoint_path, job.sources, job.driver,
-                                 driver_sha256=shot.driver.sha256))
+                             provenance=provenance)
         writer.remove_stale_partials()
         result = RenderResult(output=self.pattern, matte=writer.matte_pattern, frames=shot.frame_numbers,
                               fps=float(shot.driver.track.fps))
-        done_on_disk = writer.finished_frames() if not job.output.overwrite else set()
+        done_on_disk = writer.finished_frames() & set(shot.frame_numbers) if not job.output.overwrite else set()
+        check_resumable({n: writer.path(n) for n in done_on_disk},
+                        {key: value for key, value in provenance.items() if key in _RESUME_KEYS
+                         or key.endswith("_sha256")})
         todo = [n for n in shot.frame_numbers if n not in done_on_disk]
         result.skipped = [n for n in shot.frame_numbers if n in done_on_disk]
         total = len(shot.frame_numbers)

@@ -1,5 +1,6 @@
 """Batch planning, worker specs, chunk results and the report: the parts that need no worker processes."""
 
+import dataclasses
 import json
 import socket
 
@@ -16,6 +17,9 @@ from portrait_animator.batch.runner import BatchRunner
 from portrait_animator.batch.workers import create_executor
 from portrait_animator.config import RenderJob
 from portrait_animator.errors import JobFieldError
+from portrait_animator.io.frames import FrameWriter
+from portrait_animator.resume import SETTINGS_FIELD, render_settings
+from portrait_animator.version import __version__
 
 
 def write_job(path, **fields):
@@ -25,10 +29,13 @@ def write_job(path, **fields):
     return str(path)
 
 
-def touch_frames(folder, numbers, name="shot"):
-    folder.mkdir(parents=True, exist_ok=True)
+def finish_frames(job_path, numbers, **changes):
+    """Write small frames as the job's render would label them (``changes``: as another job's would)."""
+    job = dataclasses.replace(RenderJob.load(job_path), **changes)
+    writer = FrameWriter(job.output.pattern, provenance={"version": __version__,
+                                                         SETTINGS_FIELD: render_settings(job)})
     for n in numbers:
-        (folder / f"{name}.{n:04d}.png").write_bytes(b"x")
+        writer.write(n, np.zeros((4, 4, 3), np.float32), np.zeros((4, 4), np.float32))
 
 
 def test_split_frames_makes_contiguous_chunks_and_breaks_at_gaps():
@@ -41,7 +48,7 @@ def test_split_frames_makes_contiguous_chunks_and_breaks_at_gaps():
 def test_plan_leaves_out_finished_chunks_and_interleaves_shots(tmp_path):
     a = write_job(tmp_path / "a.json", frames="1-10", output={"pattern": "a/shot.####.png"})
     b = write_job(tmp_path / "b.json", frames="3-8", output={"pattern": "b/shot.####.png"})
-    touch_frames(tmp_path / "a", [1, 2, 3, 4, 6, 40])  # 1-4 finished; 6 alone does not finish chunk 5-8
+    finish_frames(a, [1, 2, 3, 4, 6, 40])  # 1-4 finished; 6 alone does not finish chunk 5-8
     (tmp_path / "a" / "shot.0005.png.partial").write_bytes(b"")  # not a frame name
     plan = plan_batch([a, b], chunk_size=4)
     first, second = plan.shots
@@ -73,6 +80,18 @@ def test_plan_reports_bad_jobs_and_keeps_the_others(tmp_path):
     assert errors["late"][0] == "JobFieldError" and "'frames'" in errors["late"][1] and "1-125" in errors["late"][1]
     assert errors["nope"][0] == "UnreadableFileError" and "nope.json" in errors["nope"][1]
     assert [(c.shot, c.frames_text) for c in plan.chunks] == [(0, "1-6")]  # failed shots get no chunks
+
+
+def test_a_shot_whose_finished_frames_were_rendered_differently_fails_and_the_others_go_on(tmp_path):
+    changed = write_job(tmp_path / "a.json", frames="1-8", output={"pattern": "a/shot.####.png"})
+    finish_frames(changed, [1, 2, 3, 4], crop_size=512)  # rendered before the job's crop size changed
+    other = write_job(tmp_path / "b.json", frames="1-4", output={"pattern": "b/shot.####.png"})
+    plan = plan_batch([changed, other], chunk_size=4)
+    failed, fine = plan.shots
+    assert failed.error_kind == "OutputError" and "shot.0001.png" in failed.error
+    assert "crop_size: 512 -> 256" in failed.error
+    assert fine.error is None and [(c.shot, c.frames_text) for c in plan.chunks] == [(1, "1-4")]
+    assert plan.finished_chunks == []  # the changed shot's finished frames are not counted as done
 
 
 def test_preset_shot_length_follows_the_job_not_the_chunk(tmp_path):

@@ -72,11 +72,21 @@ def test_animate_writes_frames_mattes_and_provenance_then_resumes(tmp_path):
     talking = [read_rgb8(p) for p in frames]
     assert max(np.abs(f.astype(int) - still.astype(int)).max() for f in talking[1:]) > 40  # it moves
 
-    before = {p.name: p.stat().st_mtime_ns for p in frames}
-    again = run_cli("animate", "--source", BUNDLED_STILL, "--driver", "preset:talk", "--frames", "1-8",
+    for lost in (frames[4:] + mattes[4:]):  # as if the first run had stopped after frame 4
+        lost.unlink()
+    kept = frames[:4]
+    before = {p.name: p.stat().st_mtime_ns for p in kept}
+    again = run_cli("animate", "--source", BUNDLED_STILL, "--driver", "preset:talk", "--frames", "1-6",
                     "--crop-size", "256", "--out", pattern)
-    assert "2 frames written, 6 already there" in again.stderr
-    assert all(p.stat().st_mtime_ns == before[p.name] for p in frames)  # finished frames never rewritten
+    assert "2 frames written, 4 already there" in again.stderr
+    assert all(p.stat().st_mtime_ns == before[p.name] for p in kept)  # finished frames never rewritten
+    assert np.array_equal(read_rgb8(frames[5]), talking[5])  # the resumed frames are the same render's
+
+    message = expect_user_error("animate", "--source", BUNDLED_STILL, "--driver", "preset:talk", "--frames",
+                                "1-6", "--crop-size", "256", "--out", pattern, "--mouth-gain", "1.5",
+                                names=str(frames[0]))
+    assert "motion.gains.mouth: 1.0 -> 1.5" in message and "--overwrite" in message
+    assert all(p.stat().st_mtime_ns == before[p.name] for p in kept)  # another render's frames: left as is
     run_cli("animate", "--source", BUNDLED_STILL, "--driver", "preset:talk", "--frames", "1-2",
             "--crop-size", "256", "--out", pattern, "--overwrite")
     assert frames[0].stat().st_mtime_ns != before[frames[0].name]
@@ -132,7 +142,7 @@ def test_json_progress_and_a_real_video_driver(tmp_path):
 def test_sigterm_stops_after_a_frame_and_a_rerun_finishes(tmp_path):
     pattern = tmp_path / "c" / "f.####.png"
     args = [*CLI, "animate", "--source", str(BUNDLED_STILL), "--driver", "preset:idle", "--frames", "1-400",
-            "--crop-size", "256", "--out", str(pattern), "--progress", "json"]
+            "--crop-size", "256", "--out", str(pattern), "--progress", "json", "--write-job", str(tmp_path / "c.json")]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in process.stdout:
         event = json.loads(line)
@@ -145,8 +155,8 @@ def test_sigterm_stops_after_a_frame_and_a_rerun_finishes(tmp_path):
     written = sorted(int(p.name.split(".")[1]) for p in (tmp_path / "c").glob("f.[0-9]*.png"))
     assert 5 <= len(written) < 400 and written == list(range(1, len(written) + 1))
     assert not [p for p in (tmp_path / "c").iterdir() if "partial" in p.name or ".tmp" in p.name]
-    done = run_cli("animate", "--source", BUNDLED_STILL, "--driver", "preset:idle", "--frames", f"1-{len(written) + 3}",
-                   "--crop-size", "256", "--out", pattern)
+    # The same shot (a 400-frame preset), resumed for a few more frames as a farm chunk would be.
+    done = run_cli("render-job", tmp_path / "c.json", "--frames", f"1-{len(written) + 3}")
     assert f"3 frames written, {len(written)} already there" in done.stderr
 
 

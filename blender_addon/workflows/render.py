@@ -43,7 +43,9 @@ def start_render(context) -> tasks.EngineTask:
         driver = os.path.join(folder, f"{name}.rig.npz")
         track = rig_io.export_track(context, rig, *scene_range)
         rig_changed = _rig_changed(driver, track)
-        write_landmark_file(driver, track)
+        if rig_changed or not os.path.isfile(driver):
+            # An unchanged rig keeps its file: the engine resumes only onto frames of the same driver file.
+            write_landmark_file(driver, track)
         frames = scene_range
         # The rig already moves the still's own face in the still's pixels: take its shapes as they are,
         # with the head measured from the frame nearest the rig's rest pose.
@@ -74,18 +76,19 @@ def start_render(context) -> tasks.EngineTask:
 
 
 def _rig_changed(previous_file: str, track) -> bool:
-    """Whether the rig moves differently from its last render on any frame both cover: its frames on
-    disk are then out of date and are rendered again (a cancelled render of an unchanged rig resumes)."""
+    """Whether the rig moves differently from its last render, or over other frames: its frames on disk
+    are then out of date and are rendered again (a cancelled render of an unchanged rig resumes). Other
+    frames count too: the head is measured from the frame nearest the rig's rest, which a longer range
+    can move."""
     if not os.path.isfile(previous_file):
         return False
     try:
         previous = read_landmark_file(previous_file)
     except AddonError:
         return True
-    common, new_rows, old_rows = np.intersect1d(track.frame_numbers, previous.frame_numbers, return_indices=True)
-    if len(common) == 0 or previous.image_size != track.image_size:
-        return bool(len(common))
-    return not np.allclose(track.landmarks[new_rows], previous.landmarks[old_rows], atol=1e-3, equal_nan=True)
+    if previous.image_size != track.image_size or not np.array_equal(previous.frame_numbers, track.frame_numbers):
+        return True
+    return not np.allclose(track.landmarks, previous.landmarks, atol=1e-3, equal_nan=True)
 
 
 def _frame_nearest_rest(track, rig) -> int:

@@ -102,6 +102,12 @@ def test_keyframed_rig_renders_through_the_engine_and_loads_back(context, rig, t
     job = (folder / "rig_shot.job.json").read_text()
     assert '"mode": "absolute"' in job and "rig_shot.rig.npz" in job
 
+    # Rendering the unchanged rig again keeps every frame: its landmark file is not rewritten, so the
+    # engine finds the frames on disk made from the same driver and settings.
+    stamps = {n: os.stat(folder / f"rig_shot.{n:04d}.png").st_mtime_ns for n in range(1, 7)}
+    assert bpy.ops.portrait_animator.render() == {'FINISHED'}
+    assert {n: os.stat(folder / f"rig_shot.{n:04d}.png").st_mtime_ns for n in range(1, 7)} == stamps
+
     # Editing the performance makes the frames on disk stale: they are rendered again, not kept.
     keys["Jaw Open"].value = 0.4
     keys["Jaw Open"].keyframe_insert("value", frame=6)

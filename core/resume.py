@@ -1,0 +1,97 @@
+"""Resume only onto frames of the same render.
+
+A rerun skips the frames already on disk. That is right only when they were made from the same inputs with
+the same settings: otherwise the sequence mixes two looks and pops where the rerun took over, and a file
+that Portrait Animator never wrote would pass for a finished frame. So every frame carries the settings
+that decide its pixels (the ``settings`` provenance field, beside the inputs' digests), and a rerun that
+would skip a frame whose record differs stops first, names the frame and what differs, and leaves it as is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Mapping
+
+from .config import RenderJob
+from .drivers import preset_frame_count
+from .errors import OutputError
+from .io.metadata import read_frame_metadata
+from .io.naming import FramePattern
+
+SETTINGS_FIELD = "settings"
+_DIGEST_SUFFIX = "_sha256"
+_MOST_DIFFERENCES_NAMED = 3
+
+
+def render_settings(job: RenderJob) -> str:
+    """The job's settings that change a frame's pixels, as compact JSON (not the device, paths or overwrite).
+
+    Not the frame range either: a video's or landmark file's motion is that of the whole driver, so frames
+    5-8 render the same in a run of 1-8 as in a run of 5-20.
+    """
+    settings = {"renderer": job.renderer, "crop_size": job.crop_size, "face": job.face,
+                "landmark_backend": job.landmark_backend, "seed": job.seed,
+                "motion": dataclasses.asdict(job.motion), "paste_back": job.output.paste_back}
+    if job.driver.startswith("preset:"):  # a file driver is known by its digest; a preset by name and
+        settings["preset"] = job.driver      # length (its motion is drawn for the whole length)
+        settings["preset_frames"] = preset_frame_count(job)
+    if FramePattern.parse(job.output.pattern).extension != ".exr":  # EXR is always half float
+        settings["bit_depth"] = job.output.bit_depth
+    return json.dumps(settings, sort_keys=True, separators=(",", ":"))
+
+
+def check_resumable(finished: Mapping[int, str], expected: Mapping[str, str]) -> None:
+    """Raise ``OutputError`` unless every finished frame (number -> path) was made as ``expected`` says.
+
+    Compared: the keys of ``expected`` and, when ``expected`` holds input digests (``*_sha256``), every digest
+    the frame holds too (a frame made from a second still that this run lacks differs).
+    """
+    with_digests = any(key.endswith(_DIGEST_SUFFIX) for key in expected)
+    for number in sorted(finished):
+        path = finished[number]
+        found = read_frame_metadata(path)
+        if SETTINGS_FIELD not in found:
+            raise OutputError(f"{path}: is in the way of frame {number} but carries no Portrait Animator render "
+                              f"settings (another program's file, or a frame of an older version); it is left "
+                              f"as is: move it, or rerun with --overwrite (in Blender: tick Overwrite) to "
+                              f"replace it")
+        keys = set(expected) | ({key for key in found if key.endswith(_DIGEST_SUFFIX)} if with_digests else set())
+        differences = _differences(found, expected, sorted(keys))
+        if differences:
+            raise OutputError(f"{path}: this finished frame was rendered differently ("
+                              f"{'; '.join(differences[:_MOST_DIFFERENCES_NAMED])}), so resuming would mix two "
+                              f"renders in one sequence; it is left as is: rerun with --overwrite (in Blender: tick "
+                              f"Overwrite) to replace the finished frames, or write to another output")
+
+
+def _differences(found: Mapping[str, str], expected: Mapping[str, str], keys: list[str]) -> list[str]:
+    """What differs, said as ``what: on disk -> this run``; settings compared one by one."""
+    differences = []
+    for key in keys:
+        was, now = found.get(key), expected.get(key)
+        if was == now:
+            continue
+        if key == SETTINGS_FIELD:
+            try:
+                differences.extend(_setting_differences(json.loads(was), json.loads(now)))
+            except (TypeError, ValueError):
+                differences.append("settings: an unreadable record")
+        elif key.endswith(_DIGEST_SUFFIX):
+            differences.append(f"{key[:-len(_DIGEST_SUFFIX)]}: other file contents" if was and now
+                               else f"{key[:-len(_DIGEST_SUFFIX)]}: {'none' if not was else 'given'} -> "
+                                    f"{'none' if not now else 'given'}")
+        else:
+            differences.append(f"{key}: {was} -> {now}")
+    return differences
+
+
+def _setting_differences(was: dict, now: dict, prefix: str = "") -> list[str]:
+    differences = []
+    for key in sorted(set(was) | set(now)):
+        old, new = was.get(key), now.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            differences.extend(_setting_differences(old, new, f"{prefix}{key}."))
+        elif old != new:
+            differences.append(f"{prefix}{key}: {json.dumps(old)} -> {json.dumps(new)}")
+    return differences
