@@ -35,12 +35,11 @@ from .motion import MotionTransfer, TargetShapes
 from .paste import PastedFrame, PasteBack
 from .render.base import FaceRenderer, SourceFace, TargetFace
 from .render.factory import create_renderer
-from .resume import SETTINGS_FIELD, check_resumable, render_settings
+from .resume import SETTINGS_FIELD, check_resumable, render_settings, resume_record
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[..., None]  # progress(done, total, message, **info)
-_RESUME_KEYS = ("version", SETTINGS_FIELD)  # with the inputs' digests: what a skipped frame must share
 
 
 @dataclass
@@ -153,9 +152,7 @@ class AnimatePipeline:
         result = RenderResult(output=self.pattern, matte=writer.matte_pattern, frames=shot.frame_numbers,
                               fps=float(shot.driver.track.fps))
         done_on_disk = writer.finished_frames() & set(shot.frame_numbers) if not job.output.overwrite else set()
-        check_resumable({n: writer.path(n) for n in done_on_disk},
-                        {key: value for key, value in provenance.items() if key in _RESUME_KEYS
-                         or key.endswith("_sha256")})
+        check_resumable({n: writer.path(n) for n in done_on_disk}, resume_record(provenance))
         todo = [n for n in shot.frame_numbers if n not in done_on_disk]
         result.skipped = [n for n in shot.frame_numbers if n in done_on_disk]
         total = len(shot.frame_numbers)

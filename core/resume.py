@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Mapping
+import os
+from typing import Collection, Mapping
 
 from .config import RenderJob
 from .drivers import preset_frame_count
-from .errors import OutputError
+from .errors import OutputError, UnreadableFileError
 from .io.metadata import read_frame_metadata
 from .io.naming import FramePattern
+from .io.provenance import build_provenance
 
 SETTINGS_FIELD = "settings"
 _DIGEST_SUFFIX = "_sha256"
@@ -41,13 +43,32 @@ def render_settings(job: RenderJob) -> str:
     return json.dumps(settings, sort_keys=True, separators=(",", ":"))
 
 
-def check_resumable(finished: Mapping[int, str], expected: Mapping[str, str]) -> None:
+def resume_record(provenance: Mapping[str, str]) -> dict[str, str]:
+    """The fields of a render's provenance that a frame it skips must share: version, settings, digests."""
+    return {key: value for key, value in provenance.items()
+            if key in ("version", SETTINGS_FIELD) or key.endswith(_DIGEST_SUFFIX)}
+
+
+def planned_record(job: RenderJob) -> tuple[dict[str, str], tuple[str, ...]]:
+    """``resume_record`` as far as it is known before the driver is opened, and the digests that are not:
+    a frame folder's (hashed when its frames are listed) and a checkpoint that is not one file's."""
+    for still in job.sources:
+        if not os.path.isfile(still):
+            raise UnreadableFileError(f"{still}: still not found (the job's finished frames name one)")
+    provenance = build_provenance(job.renderer, job.checkpoint_path, job.sources, job.driver)
+    provenance[SETTINGS_FIELD] = render_settings(job)
+    unknown = [] if job.driver.startswith("preset:") or os.path.isfile(job.driver) else ["driver_sha256"]
+    if job.checkpoint_path and not os.path.isfile(job.checkpoint_path):
+        unknown.append("checkpoint_sha256")
+    return resume_record(provenance), tuple(unknown)
+
+
+def check_resumable(finished: Mapping[int, str], expected: Mapping[str, str], unknown: Collection[str] = ()) -> None:
     """Raise ``OutputError`` unless every finished frame (number -> path) was made as ``expected`` says.
 
-    Compared: the keys of ``expected`` and, when ``expected`` holds input digests (``*_sha256``), every digest
-    the frame holds too (a frame made from a second still that this run lacks differs).
+    Compared: the keys of ``expected`` and every digest (``*_sha256``) the frame holds (a frame made from a
+    second still that this run lacks differs), except the ``unknown`` ones.
     """
-    with_digests = any(key.endswith(_DIGEST_SUFFIX) for key in expected)
     for number in sorted(finished):
         path = finished[number]
         found = read_frame_metadata(path)
@@ -56,7 +77,7 @@ def check_resumable(finished: Mapping[int, str], expected: Mapping[str, str]) ->
                               f"settings (another program's file, or a frame of an older version); it is left "
                               f"as is: move it, or rerun with --overwrite (in Blender: tick Overwrite) to "
                               f"replace it")
-        keys = set(expected) | ({key for key in found if key.endswith(_DIGEST_SUFFIX)} if with_digests else set())
+        keys = (set(expected) | {key for key in found if key.endswith(_DIGEST_SUFFIX)}) - set(unknown)
         differences = _differences(found, expected, sorted(keys))
         if differences:
             raise OutputError(f"{path}: this finished frame was rendered differently ("

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import os
 import socket
 
 import numpy as np
@@ -18,8 +19,7 @@ from portrait_animator.batch.workers import create_executor
 from portrait_animator.config import RenderJob
 from portrait_animator.errors import JobFieldError
 from portrait_animator.io.frames import FrameWriter
-from portrait_animator.resume import SETTINGS_FIELD, render_settings
-from portrait_animator.version import __version__
+from portrait_animator.resume import planned_record
 
 
 def write_job(path, **fields):
@@ -32,8 +32,11 @@ def write_job(path, **fields):
 def finish_frames(job_path, numbers, **changes):
     """Write small frames as the job's render would label them (``changes``: as another job's would)."""
     job = dataclasses.replace(RenderJob.load(job_path), **changes)
-    writer = FrameWriter(job.output.pattern, provenance={"version": __version__,
-                                                         SETTINGS_FIELD: render_settings(job)})
+    for still in job.sources:
+        if not os.path.exists(still):
+            with open(still, "wb") as handle:
+                handle.write(b"the still's bytes")
+    writer = FrameWriter(job.output.pattern, provenance=planned_record(job)[0])
     for n in numbers:
         writer.write(n, np.zeros((4, 4, 3), np.float32), np.zeros((4, 4), np.float32))
 
@@ -92,6 +95,13 @@ def test_a_shot_whose_finished_frames_were_rendered_differently_fails_and_the_ot
     assert "crop_size: 512 -> 256" in failed.error
     assert fine.error is None and [(c.shot, c.frames_text) for c in plan.chunks] == [(1, "1-4")]
     assert plan.finished_chunks == []  # the changed shot's finished frames are not counted as done
+
+    unchanged = write_job(tmp_path / "c.json", frames="1-4", output={"pattern": "c/shot.####.png"})
+    finish_frames(unchanged, [1, 2, 3, 4])
+    assert plan_batch([unchanged], chunk_size=4).shots[0].error is None
+    (tmp_path / "still.png").write_bytes(b"another still")  # replaced after the frames were rendered
+    replanned = plan_batch([unchanged], chunk_size=4).shots[0]
+    assert replanned.error_kind == "OutputError" and "source: other file contents" in replanned.error
 
 
 def test_preset_shot_length_follows_the_job_not_the_chunk(tmp_path):

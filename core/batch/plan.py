@@ -1,8 +1,8 @@
 """Batch planning: job files -> shots -> chunks of frames, leaving out what is already finished on disk.
 
-Planning reads only the job files, the driver's length, the output folders and the finished frames' headers
-(a frame rendered with other settings fails its shot rather than pass for done): no face analysis, no
-landmark tracking, no model. A shot whose job cannot even be planned (a bad field, a missing driver) is a
+Planning reads only the job files, the driver's length, the output folders and, where frames are finished,
+their headers and the digests of the stills and the driver file (a frame made with other settings or inputs
+fails its shot rather than pass for done): no face analysis, no landmark tracking, no model. A shot whose job cannot even be planned (a bad field, a missing driver) is a
 failed shot in the plan, never an exception that stops the other shots.
 """
 
@@ -16,8 +16,7 @@ from ..drivers import preset_frame_count
 from ..errors import JobFieldError, PortraitAnimatorError, UnreadableFileError
 from ..io.frames import FrameWriter
 from ..io.naming import FramePattern
-from ..resume import SETTINGS_FIELD, check_resumable, render_settings
-from ..version import __version__
+from ..resume import check_resumable, planned_record
 
 DEFAULT_CHUNK_SIZE = 50
 
@@ -105,10 +104,8 @@ def load_shot(index: int, job_path: str) -> Shot:
         if not shot.job.output.overwrite:
             writer = FrameWriter(shot.job.output.pattern)
             shot.finished_before = writer.finished_frames() & set(shot.frames)
-            # Chunks found finished are never started, so their frames are checked here (inputs' digests
-            # too are checked by the chunks that do start).
-            check_resumable({n: writer.path(n) for n in shot.finished_before},
-                            {"version": __version__, SETTINGS_FIELD: render_settings(shot.job)})
+            if shot.finished_before:  # chunks found finished are never started: their frames are checked here
+                check_resumable({n: writer.path(n) for n in shot.finished_before}, *planned_record(shot.job))
     except PortraitAnimatorError as error:
         shot.error_kind, shot.error = type(error).__name__, str(error)
     return shot
