@@ -178,7 +178,8 @@ class AnimatePipeline:
             queue.close()
         if job.output.preview and shot.is_whole_shot:  # a chunk's frames are not the shot's preview
             from .io.preview import write_preview  # optional step; imports the encoder only when asked
-            write_preview(job.output.preview, self.pattern, shot.frame_numbers, shot.driver.track.fps)
+            write_preview(job.output.preview, self.pattern, shot.frame_numbers, shot.driver.track.fps,
+                          provenance=provenance)
         result.seconds = time.monotonic() - started
         return result
 

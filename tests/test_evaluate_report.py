@@ -14,6 +14,8 @@ from portrait_animator.evaluate.perceptual import PerceptualMetrics
 from portrait_animator.evaluate.protocols import SelfCase
 from portrait_animator.evaluate.reference import THUMB_SIZE
 from portrait_animator.evaluate.results import CaseResult, aggregate, json_safe, summarise
+from portrait_animator.io.metadata import read_frame_metadata
+from portrait_animator.io.provenance import SYNTHETIC_STATEMENT
 from portrait_animator.evaluate.runner import EvaluationRequest, _task
 from portrait_animator.io.images import read_image
 
@@ -125,3 +127,6 @@ def test_report_shows_tables_plots_sheets_and_anchors(tmp_path):
     for png in ("plots/self-k1_distributions.png", "plots/self-k1_clip_a_curves.png", "sheets/self-k1_clip_a.png"):
         assert f"src='{png}'" in page
         assert read_image(str(out / png)).rgb.shape[0] > 100
+    label = read_frame_metadata(out / "sheets/self-k1_clip_a.png")  # faces the engine made: labelled so
+    assert label["synthetic"] == SYNTHETIC_STATEMENT and (label["content"], label["case"]) == ("contact sheet",
+                                                                                              "self-k1/clip_a")

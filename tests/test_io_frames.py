@@ -231,14 +231,14 @@ def test_matte_lands_before_main_frame_and_failure_leaves_nothing(tmp_path, fram
     writer.write(1, rgb, matte)
     assert committed == ["shot_matte.0001.png", "shot.0001.png"]
 
-    real_write = frames_module._write_file
+    real_write = frames_module.write_image_file
 
     def main_frame_fails(partial, final, *args):
         if os.path.basename(final).startswith("shot."):
             raise OutputError(f"{final}: simulated failure")
         real_write(partial, final, *args)
 
-    monkeypatch.setattr(frames_module, "_write_file", main_frame_fails)
+    monkeypatch.setattr(frames_module, "write_image_file", main_frame_fails)
     with pytest.raises(OutputError, match="simulated"):
         writer.write(2, rgb, matte)
     assert _listing(tmp_path) == ["shot.0001.png", "shot_matte.0001.png"]  # no matte 2, no partials

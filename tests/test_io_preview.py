@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import av
@@ -10,7 +11,9 @@ import pytest
 
 from portrait_animator.errors import OutputError
 from portrait_animator.io.preview import PreviewWriter
+from portrait_animator.io.provenance import SYNTHETIC_STATEMENT
 from portrait_animator.io.sources import open_frames
+from portrait_animator.version import __version__
 
 
 def _gradient(width, height, index):
@@ -43,6 +46,27 @@ def test_preview_decodes_back_to_what_was_written(tmp_path):
         assert error.mean() < 3.0  # the BT.709 matrix both ways; a 601/709 mix-up costs ~7
         edge = np.abs(rgb[101, :151].astype(int) - rgb[100, :151])
         assert edge.max() <= 4  # the padding row repeats the edge (up to compression)
+
+
+def test_the_movie_says_it_is_synthetic_and_what_made_it(tmp_path):
+    path = tmp_path / "preview.mp4"
+    with PreviewWriter(path, 25, (64, 48), provenance={"renderer": "warp", "source": "still.png",
+                                                      "source_sha256": "a" * 64}) as preview:
+        preview.write(_gradient(64, 48, 0))
+    with av.open(str(path)) as container:
+        metadata = dict(container.metadata)
+    assert metadata["description"] == SYNTHETIC_STATEMENT
+    statement, fields = metadata["comment"].split("\n", 1)
+    assert statement == SYNTHETIC_STATEMENT
+    assert json.loads(fields) == {"software": "Portrait Animator", "version": __version__, "renderer": "warp",
+                                  "source": "still.png", "source_sha256": "a" * 64, "content": "preview",
+                                  "synthetic": SYNTHETIC_STATEMENT}
+
+    bare = tmp_path / "bare.mp4"  # no provenance given: still labelled synthetic
+    with PreviewWriter(bare, 25, (64, 48)) as preview:
+        preview.write(_gradient(64, 48, 0))
+    with av.open(str(bare)) as container:
+        assert container.metadata["comment"].startswith(SYNTHETIC_STATEMENT + "\n")
 
 
 def test_failure_inside_the_block_leaves_no_file(tmp_path):

@@ -12,6 +12,8 @@ import pytest
 import torch
 
 from conftest import media_path
+from portrait_animator.io.metadata import read_frame_metadata
+from portrait_animator.io.provenance import SYNTHETIC_STATEMENT
 from portrait_animator.models.checkpoint import load_model, read_checkpoint
 from portrait_animator.render.base import SourceShot
 from portrait_animator.train.config import FinetuneConfig, TrainConfig
@@ -123,6 +125,8 @@ def test_one_step_writes_a_checkpoint_log_and_samples(tiny_dataset, tmp_path):
     assert [entry["step"] for entry in log] == [1, 2] and np.isfinite(log[-1]["generator"])
     grid = cv2.imread(str(tmp_path / "run" / "samples" / "step_0000002.png"))
     assert grid.shape == (2 * 64, 5 * 64, 3) and grid.std() > 10  # shot, sketch, warp, output, real
+    label = read_frame_metadata(tmp_path / "run" / "samples" / "step_0000002.png")
+    assert label["synthetic"] == SYNTHETIC_STATEMENT and (label["content"], label["step"]) == ("training samples", "2")
 
 
 def test_resumed_run_equals_an_uninterrupted_one(tiny_dataset, tmp_path):

@@ -12,7 +12,7 @@ import os
 import cv2
 import numpy as np
 
-from ..io.atomic import atomic_path
+from ..io.labelled_image import write_labelled_png
 from .reference import THUMB_SIZE
 
 LABEL_HEIGHT = 22
@@ -70,7 +70,6 @@ def _row(tiles: list[np.ndarray], height: int) -> np.ndarray:
     return np.concatenate([row, np.full((GAP, row.shape[1], 3), BACKGROUND, np.uint8)], axis=0)
 
 
-def write_png(rgb: np.ndarray, path: str) -> None:
-    ok, encoded = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    with atomic_path(path) as partial, open(partial, "wb") as handle:
-        handle.write(encoded.tobytes())
+def write_sheet(rgb: np.ndarray, path: str, case_id: str) -> None:
+    """The sheet as a PNG, labelled synthetic (its output columns are)."""
+    write_labelled_png(path, rgb, "contact sheet", {"case": case_id})

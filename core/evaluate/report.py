@@ -205,7 +205,7 @@ def _details(out: str, group: str, results: list[CaseResult], protocol: str) -> 
         sheet = contact_sheets.build_sheet(thumbs, protocol == "self")
         sheet_html = ""
         if sheet is not None:
-            contact_sheets.write_png(sheet, os.path.join(out, "sheets", f"{slug}.png"))
+            contact_sheets.write_sheet(sheet, os.path.join(out, "sheets", f"{slug}.png"), case_id)
             sheet_html = f"<img src='sheets/{slug}.png' alt='contact sheet {html.escape(case_id)}'>"
         plots.curves(case_results, protocol, case_id, os.path.join(out, "plots", f"{slug}_curves.png"))
         parts.append(f"<details id='{slug}'><summary>{html.escape(case_id)}</summary>{sheet_html}"

@@ -137,7 +137,7 @@ class FrameWriter:
         try:
             for final, spec, pixels in files:
                 partials.append(atomic.partial_path(final))
-                _write_file(partials[-1], final, self.file_format, spec, pixels)
+                write_image_file(partials[-1], final, self.file_format, spec, pixels)
             for partial, (final, _, _) in zip(partials, files):  # matte first: the main frame lands last
                 atomic.commit(partial, final)
         finally:
@@ -209,7 +209,8 @@ def make_output_folder(folder: str) -> None:
                           f"({atomic.describe_os_error(error)})") from None
 
 
-def _write_file(partial: str, final: str, file_format: str, spec: oiio.ImageSpec, pixels: np.ndarray) -> None:
+def write_image_file(partial: str, final: str, file_format: str, spec: oiio.ImageSpec, pixels: np.ndarray) -> None:
+    """Write ``pixels`` to ``partial`` (renamed to ``final`` by the caller); ``OutputError`` naming ``final``."""
     output = oiio.ImageOutput.create(file_format)
     if output is None:
         raise OutputError(f"{final}: OpenImageIO cannot write {file_format} ({oiio.geterror().strip()})")

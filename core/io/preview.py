@@ -3,13 +3,17 @@
 yuv420p 4:2:0 needs even dimensions, so an odd-sized frame gets its last row/column repeated. Colour is
 converted with the BT.709 matrix and tagged BT.709/sRGB-ish (bt709 primaries and transfer, limited
 range), so players neither shift hues nor guess. The file appears only when ``close`` finishes.
+
+The movie is the file most likely to travel (review tools, chat, the web), so it carries the render's
+provenance like every frame: MP4 ``comment`` holds the synthetic statement and the fields as JSON (what
+the frames' ImageDescription holds), ``description`` the statement alone.
 """
 
 from __future__ import annotations
 
 import os
 from fractions import Fraction
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import av
 import numpy as np
@@ -18,7 +22,9 @@ from ..errors import OutputError
 from . import atomic
 from .colour import linear_to_srgb, srgb_to_linear
 from .images import read_image
+from .metadata import description
 from .naming import FramePattern
+from .provenance import SYNTHETIC_STATEMENT, file_provenance
 
 DEFAULT_CRF = 18  # visually lossless for review; the frames themselves are the deliverable
 DEFAULT_PRESET = "veryfast"
@@ -26,12 +32,13 @@ DEFAULT_PRESET = "veryfast"
 
 class PreviewWriter:
     """Write frames to ``path`` (.mp4) at ``fps``; ``size`` is (width, height) of the frames given.
+    ``provenance``: the render's fields (see ``build_provenance``); the movie says it is synthetic either way.
 
     Use as a context manager: on an exception the partial movie is removed and nothing appears.
     """
 
     def __init__(self, path: str | os.PathLike, fps: float, size: tuple[int, int], crf: int = DEFAULT_CRF,
-                 preset: str = DEFAULT_PRESET):
+                 preset: str = DEFAULT_PRESET, provenance: Mapping[str, str] | None = None):
         self.path = os.fspath(path)
         self.size = (int(size[0]), int(size[1]))
         if self.size[0] < 2 or self.size[1] < 2:
@@ -49,6 +56,8 @@ class PreviewWriter:
         except (av.error.FFmpegError, OSError) as error:
             atomic.discard(self._partial)
             raise OutputError(f"{self.path}: cannot create the preview movie ({error})") from None
+        self._container.metadata.update({"comment": description(file_provenance(provenance or {}, "preview")),
+                                         "description": SYNTHETIC_STATEMENT})
         stream.width, stream.height = self._encoded_size
         stream.pix_fmt = "yuv420p"
         stream.options = {"crf": str(crf), "preset": preset}
@@ -114,8 +123,9 @@ class PreviewWriter:
 
 
 def write_preview(path: str | os.PathLike, pattern: FramePattern | str, frame_numbers: Iterable[int],
-                  fps: float) -> str:
-    """Encode finished frame files (EXR, PNG or TIFF) into the preview movie; return its path.
+                  fps: float, provenance: Mapping[str, str] | None = None) -> str:
+    """Encode finished frame files (EXR, PNG or TIFF) into the preview movie, with the render's
+    ``provenance``; return its path.
 
     Frames with alpha are shown over black (composited in linear light, as a compositor would).
     """
@@ -128,7 +138,7 @@ def write_preview(path: str | os.PathLike, pattern: FramePattern | str, frame_nu
             if still.alpha is not None:
                 rgb = linear_to_srgb(srgb_to_linear(rgb) * still.alpha[..., None])
             if preview is None:
-                preview = PreviewWriter(path, fps, still.size)
+                preview = PreviewWriter(path, fps, still.size, provenance=provenance)
             preview.write(rgb)
     except BaseException:
         if preview is not None:

@@ -53,13 +53,20 @@ def build_provenance(renderer: str, checkpoint: str | None, sources: Iterable[st
     return fields
 
 
-def frame_provenance(provenance: Mapping[str, str], frame_number: int, content: str,
-                     extra: Mapping[str, object] | None = None) -> dict[str, str]:
-    """One file's fields: the render's provenance plus its frame number and what the file holds."""
+def file_provenance(provenance: Mapping[str, str], content: str,
+                    extra: Mapping[str, object] | None = None) -> dict[str, str]:
+    """One file's fields: the render's provenance plus what the file holds (a frame, a matte, a movie)."""
     fields = {"software": SOFTWARE, "version": __version__, "synthetic": SYNTHETIC_STATEMENT}
     fields.update({str(key): str(value) for key, value in provenance.items()})
     fields.update({str(key): str(value) for key, value in (extra or {}).items()})
-    fields["frame"] = str(frame_number)
     fields["content"] = content
     fields["synthetic"] = SYNTHETIC_STATEMENT  # never overridden
+    return fields
+
+
+def frame_provenance(provenance: Mapping[str, str], frame_number: int, content: str,
+                     extra: Mapping[str, object] | None = None) -> dict[str, str]:
+    """One frame file's fields: ``file_provenance`` plus its frame number."""
+    fields = file_provenance(provenance, content, extra)
+    fields["frame"] = str(frame_number)
     return fields

@@ -237,7 +237,7 @@ def _train(config, placement, progress, cancel) -> str:
                 columns = [batch["shots"][:, 0], batch["target_sketch"]]
                 columns += [batch["warped"]] if "warped" in batch else []
                 write_grid(os.path.join(out, "samples", f"step_{step:07d}.png"),
-                           columns + [fake.cpu(), batch["target"]])
+                           columns + [fake.cpu(), batch["target"]], step)
             if step % config.log_every == 0 or step == config.steps:
                 mean = {k: distributed.mean_across(sum(r[k] for r in recent) / len(recent), placement)
                         for k in recent[0]}

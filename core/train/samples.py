@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
-import cv2
 import numpy as np
 import torch
 
+from ..io.labelled_image import write_labelled_png
 from .episodes import from_network
 
 MAX_ROWS = 4
@@ -21,10 +19,6 @@ def sample_grid(columns: list[torch.Tensor]) -> np.ndarray:
     return np.clip(np.round(grid * 255.0), 0, 255).astype(np.uint8)
 
 
-def write_grid(path: str, columns: list[torch.Tensor]) -> None:
-    """Write the grid as a PNG, atomically."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}.png"
-    if not cv2.imwrite(tmp, sample_grid(columns)[:, :, ::-1]):
-        raise OSError(f"{path}: could not write the sample grid")
-    os.replace(tmp, path)
+def write_grid(path: str, columns: list[torch.Tensor], step: int) -> None:
+    """Write the grid as a PNG, atomically, labelled synthetic (its generated column is)."""
+    write_labelled_png(path, sample_grid(columns), "training samples", {"step": str(step)})
