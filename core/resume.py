@@ -54,7 +54,8 @@ def planned_record(job: RenderJob) -> tuple[dict[str, str], tuple[str, ...]]:
     a frame folder's (hashed when its frames are listed) and a checkpoint that is not one file's."""
     for still in job.sources:
         if not os.path.isfile(still):
-            raise UnreadableFileError(f"{still}: still not found (the job's finished frames name one)")
+            raise UnreadableFileError(f"{still}: file not found (the job's still: its finished frames cannot be "
+                                      f"checked against it)")
     provenance = build_provenance(job.renderer, job.checkpoint_path, job.sources, job.driver)
     provenance[SETTINGS_FIELD] = render_settings(job)
     unknown = [] if job.driver.startswith("preset:") or os.path.isfile(job.driver) else ["driver_sha256"]
@@ -73,8 +74,8 @@ def check_resumable(finished: Mapping[int, str], expected: Mapping[str, str], un
         path = finished[number]
         found = read_frame_metadata(path)
         if SETTINGS_FIELD not in found:
-            raise OutputError(f"{path}: is in the way of frame {number} but carries no Portrait Animator render "
-                              f"settings (another program's file, or a frame of an older version); it is left "
+            raise OutputError(f"{path}: a file in the way of frame {number} that carries no Portrait Animator "
+                              f"render settings (another program's file, or a frame of an older version); it is left "
                               f"as is: move it, or rerun with --overwrite (in Blender: tick Overwrite) to "
                               f"replace it")
         keys = (set(expected) | {key for key in found if key.endswith(_DIGEST_SUFFIX)}) - set(unknown)

@@ -2,8 +2,9 @@
 
 Planning reads only the job files, the driver's length, the output folders and, where frames are finished,
 their headers and the digests of the stills and the driver file (a frame made with other settings or inputs
-fails its shot rather than pass for done): no face analysis, no landmark tracking, no model. A shot whose job cannot even be planned (a bad field, a missing driver) is a
-failed shot in the plan, never an exception that stops the other shots.
+fails its shot rather than pass for done): no face analysis, no landmark tracking, no model. A shot whose
+job cannot even be planned (a bad field, a missing driver) is a failed shot in the plan, never an exception
+that stops the other shots.
 """
 
 from __future__ import annotations
