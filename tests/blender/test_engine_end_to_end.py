@@ -151,6 +151,16 @@ def test_cancelled_render_keeps_its_frames_and_resumes(context, tmp_path):
     assert len(list(folder.glob("talk.[0-9]*.png"))) == 16
     assert {name: os.stat(folder / name).st_mtime_ns for name in kept} == stamps  # finished frames untouched
 
+    # Another mouth gain over the finished frames: the engine refuses to mix renders and the panel says why.
+    settings.mouth_gain = 1.5
+    level, message = render.start_render(context).wait(context)
+    assert level == 'ERROR' and "talk.0001.png" in message and "motion.gains.mouth: 1.0 -> 1.5" in message
+    assert "tick Overwrite" in message
+    assert {name: os.stat(folder / name).st_mtime_ns for name in kept} == stamps
+    settings.overwrite = True
+    level, message = render.start_render(context).wait(context)
+    assert level == 'INFO' and "Rendered 16 frames" in message
+
 
 def test_real_driving_clip_imports_as_editable_keys_matching_the_engine_track(context, rig):
     settings = context.scene.portrait_animator
