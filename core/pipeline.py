@@ -30,12 +30,11 @@ from .face_analysis import analyse_source
 from .io.frames import FrameWriter, check_output_writable
 from .io.write_queue import FrameWriteQueue
 from .io.naming import FramePattern
-from .io.provenance import build_provenance
 from .motion import MotionTransfer, TargetShapes
 from .paste import PastedFrame, PasteBack
 from .render.base import FaceRenderer, SourceFace, TargetFace
 from .render.factory import create_renderer
-from .resume import SETTINGS_FIELD, check_resumable, render_settings, resume_record
+from .resume import check_resumable, render_provenance, resume_record
 
 log = logging.getLogger(__name__)
 
@@ -142,9 +141,7 @@ class AnimatePipeline:
         job = self.job
         check_output_writable(self.pattern.folder)
         shot = self.prepare()
-        provenance = build_provenance(shot.renderer.describe()["renderer"], job.checkpoint_path, job.sources,
-                                      job.driver, driver_sha256=shot.driver.sha256)
-        provenance[SETTINGS_FIELD] = render_settings(job)
+        provenance = render_provenance(job, shot.renderer.describe()["renderer"], shot.driver.sha256)
         writer = FrameWriter(self.pattern, bit_depth=job.output.bit_depth,
                              exr_compression=job.output.exr_compression, overwrite=job.output.overwrite,
                              provenance=provenance)

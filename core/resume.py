@@ -43,6 +43,14 @@ def render_settings(job: RenderJob) -> str:
     return json.dumps(settings, sort_keys=True, separators=(",", ":"))
 
 
+def render_provenance(job: RenderJob, renderer: str, driver_sha256: str | None = None) -> dict[str, str]:
+    """What every file of the render carries: ``build_provenance``'s fields plus the job's settings."""
+    provenance = build_provenance(renderer, job.checkpoint_path, job.sources, job.driver,
+                                  driver_sha256=driver_sha256)
+    provenance[SETTINGS_FIELD] = render_settings(job)
+    return provenance
+
+
 def resume_record(provenance: Mapping[str, str]) -> dict[str, str]:
     """The fields of a render's provenance that a frame it skips must share: version, settings, digests."""
     return {key: value for key, value in provenance.items()
@@ -56,8 +64,7 @@ def planned_record(job: RenderJob) -> tuple[dict[str, str], tuple[str, ...]]:
         if not os.path.isfile(still):
             raise UnreadableFileError(f"{still}: file not found (the job's still: its finished frames cannot be "
                                       f"checked against it)")
-    provenance = build_provenance(job.renderer, job.checkpoint_path, job.sources, job.driver)
-    provenance[SETTINGS_FIELD] = render_settings(job)
+    provenance = render_provenance(job, job.renderer)
     unknown = [] if job.driver.startswith("preset:") or os.path.isfile(job.driver) else ["driver_sha256"]
     if job.checkpoint_path and not os.path.isfile(job.checkpoint_path):
         unknown.append("checkpoint_sha256")
