@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from portrait_animator.render.mouth import DriverMouth, MouthPainter
+from portrait_animator.render.mouth import DriverMouth, MouthPainter, lip_edges
 from portrait_animator.render.mouth_interior import synthetic_interior
 
 SKIN = (0.80, 0.62, 0.52)
@@ -113,3 +113,82 @@ def test_a_drivers_mouth_keeps_its_shadow_dark_on_a_still_smoother_than_the_driv
     shown = overlay.alpha > 0.5
     darkest = np.percentile(_luma(overlay.rgb[shown]), 10)
     assert darkest < 0.45 * _luma(np.array(skin, np.float32)), darkest  # (0.47 of it with the contrast halved)
+
+
+def _teeth_smile_driver(between_teeth_and_lip, teeth_to=16.0):
+    """A 200-px driver frame of a teeth smile: a full lower lip, teeth from the upper lip down to ``teeth_to`` px
+    below the mouth's corners, then ``between_teeth_and_lip`` (the lower lip's inner half; or a tongue) down to the
+    lower lip. The inner lower lip points sit 8 px inside the lip, as both landmarkers put them; returns the
+    frame, the iBUG inner and outer lips, and the teeth's lower edge at the inner lower points."""
+    t5, t7, fine = np.linspace(0.0, 1.0, 5), np.linspace(0.0, 1.0, 7), np.linspace(0.0, 1.0, 41)
+    inner = np.vstack([_arc(-2.0, t5), _arc(24.0, t5)[3:0:-1]])
+    outer = np.vstack([_arc(-14.0, t7, width=132.0), _arc(36.0, t7, width=132.0)[5:0:-1]])
+    rgb = np.empty((200, 200, 3), np.float32)
+    rgb[:] = (0.86, 0.66, 0.58)
+    cv2.fillPoly(rgb, [np.round(outer - 0.5).astype(np.int32)], LIPS)
+    cv2.fillPoly(rgb, [np.round(np.vstack([_arc(-2.0, fine), _arc(24.0, fine)[::-1]]) - 0.5).astype(np.int32)],
+                 between_teeth_and_lip)
+    cv2.fillPoly(rgb, [np.round(np.vstack([_arc(-2.0, fine), _arc(teeth_to, fine)[::-1]]) - 0.5).astype(np.int32)],
+                 (0.95, 0.93, 0.88))
+    return rgb, inner, outer, _arc(teeth_to, t5)[3:0:-1]
+
+
+def test_a_teeth_smiles_inner_lower_lip_is_found_where_the_teeth_end():
+    """The landmarkers' inner lower lip lies a third into a full lower lip: mapped as it is, the band of lip
+    above it was painted under the teeth as a second lower lip. The edge is where the lip turns to teeth."""
+    rgb, inner, outer, teeth_edge = _teeth_smile_driver(LIPS)
+    edges = lip_edges(DriverMouth(rgb, inner, outer))
+    np.testing.assert_allclose(edges[5:8], teeth_edge, atol=1.5)  # 8 px below it before
+    np.testing.assert_array_equal(edges[:5], inner[:5])  # the upper lip and the corners stay
+    assert (edges[:, 0] == inner[:, 0]).all()
+
+
+@pytest.mark.parametrize("opening, teeth_to", [((0.72, 0.36, 0.37), 3.0), ((0.10, 0.04, 0.05), 3.0)],
+                         ids=["tongue", "dark mouth"])
+def test_a_lower_lip_under_a_tongue_or_a_dark_mouth_stays_where_it_is(opening, teeth_to):
+    """No lighter colour than the lip within reach across the opening: a tongue as red as the lip lying on
+    it, or a dark mouth (walking on across a dark mouth could cross dim lower teeth that read as lip); the
+    teeth are a sliver under the upper lip."""
+    rgb, inner, outer, _ = _teeth_smile_driver(opening, teeth_to=teeth_to)
+    edges = lip_edges(DriverMouth(rgb, inner, outer))
+    np.testing.assert_array_equal(edges, inner)
+
+
+def test_the_painted_teeth_smile_has_no_second_lower_lip():
+    """Painted onto a still's opening, the driver's cavity is teeth down to the target's lower lip."""
+    driver, inner, outer, _ = _teeth_smile_driver(LIPS)
+    rgb, upper, lower, still_outer = _closed_still(np.full((200, 200, 3), (0.86, 0.66, 0.58), np.float32))
+    painter = MouthPainter(rgb, upper, lower, still_outer)
+    opened = lower + [0.0, 20.0] * np.sin(np.linspace(0.0, np.pi, len(lower)))[:, None]
+    overlay = painter.paint(upper, opened, DriverMouth(driver, inner, outer))
+    x0, y0 = overlay.box[:2]
+    luma = _luma(overlay.rgb)[:, 92 - x0:108 - x0]
+    teeth = luma[int(upper[5, 1]) + 4 - y0].mean()  # under the upper lip
+    bottom = luma[int(opened[5, 1]) - 4 - y0]  # just above the target's inner lower lip
+    assert bottom.min() > 0.95 * teeth, (bottom, teeth)  # (lip, 0.62 of it, before the edges were found)
+
+
+def test_a_filmed_teeth_smiles_lower_lip_moves_up_to_its_teeth():
+    """``lp_d14``'s grin (frames 28 and 40): MediaPipe's inner lower lip lies inside the lip; the moved points
+    lie a few pixels higher, with the teeth's light just above them and the lip's colour where they were."""
+    from landmark_media import clip_frames
+    from portrait_animator.landmarks import create_detector
+    from portrait_animator.render.mouth import _lab
+
+    frames = dict(clip_frames("lp_d14.mp4", 40))
+    with create_detector("mediapipe") as detector:
+        for number in (28, 40):
+            image = frames[number]
+            landmarks = detector.find_faces(image)[0].landmarks.astype(np.float64)
+            inner, outer = landmarks[60:68], landmarks[48:60]
+            moved = lip_edges(DriverMouth(image, inner, outer))
+            rise = inner[5:8, 1] - moved[5:8, 1]
+            assert rise[1] >= 2.0 and (rise >= 2.0).sum() >= 2, rise  # the middle point and one beside it
+            assert (rise < 0.6 * (inner[5:8, 1] - inner[3:0:-1, 1])).all(), rise
+            np.testing.assert_array_equal(moved[:5], inner[:5])
+            lifted = moved[5:8][rise >= 2.0]
+            above = lifted - [0.0, 2.0]
+            pixels = np.round(np.vstack([above, inner[5:8][rise >= 2.0]]) - 0.5).astype(int)
+            lightness = _lab(image[pixels[:, 1], pixels[:, 0]].astype(np.float32) / 255.0)[:, 0]
+            half = len(lifted)
+            assert (lightness[:half] > lightness[half:] + 10).all(), lightness  # teeth above, lip where it was

@@ -3,9 +3,10 @@
 A warp stretches whatever lies between the lips: on a closed-mouth still that is the lip line, smeared into
 the gap; on a smiling still it is the teeth, stretched tall. So the mouth interior is painted instead:
 
-1. the cavity: the driving video's own mouth, aligned to the target lips and colour-matched to the still's
-   skin, when there is a driving video; otherwise a synthesised interior (upper and lower teeth, a dark
-   mouth, the tongue; ``mouth_interior``) in the still's colours;
+1. the cavity: the driving video's own mouth, aligned to the target lips (its lower lip taken from where
+   the image shows it ends, ``lip_edges``) and colour-matched to the still's skin, when there is a driving
+   video; otherwise a synthesised interior (upper and lower teeth, a dark mouth, the tongue;
+   ``mouth_interior``) in the still's colours;
 2. on top, when the still shows its own teeth (its lips are parted and part of the gap is lighter than
    the lips), those teeth: the part of the still's mouth opening next to the upper lip follows the upper
    lip, the part next to the lower lip follows the lower lip, so teeth move with the jaw instead of
@@ -34,6 +35,8 @@ SOURCE_TEETH_GAP = 0.04  # the still shows its mouth interior above this gap / w
 SOURCE_OPEN_GAP = 0.35  # ... and a whole open mouth above this one (a smile with parted lips is ~0.2)
 UPPER_TEETH_SHARE = 0.6
 SHADOW_DEPTH = 0.7  # the darkest of the driver's mouth kept at this share of its colour-matched value
+LIP_EDGE_CONTRAST = 15.0  # Lab distance from the lip's own colour where a lip ends and the mouth begins
+LIP_EDGE_REACH = 0.6  # how far across the opening (share of the gap) a lip may be found to reach
 
 
 @dataclass
@@ -117,7 +120,7 @@ class MouthPainter:
         # The target's inner lips at the eight iBUG inner-lip positions: 60-64 along the upper lip, 65-67 back.
         up, low = _resample_arc(upper, 5), _resample_arc(lower, 5)
         target_68 = np.vstack([up, low[3:0:-1]])
-        matrix = _affine(driver.inner, target_68)
+        matrix = _affine(lip_edges(driver), target_68)
         patch, _ = _warp_region(driver.image, driver.inner, matrix, box, clip=False)
         ring = _ring_pixels(driver.image, driver.outer)
         if ring.dtype == np.uint8:  # a video frame: only the patch and the ring are converted
@@ -127,6 +130,49 @@ class MouthPainter:
 
 
 # ------------------------------------------------------------------------------------ geometry
+def lip_edges(driver: DriverMouth) -> np.ndarray:
+    """The driver's inner lips with the lower lip's middle three points moved up to where the lower lip ends
+    in the image and the teeth begin: where the walk up the opening brightens most before it first reaches a
+    clearly lighter colour than the lip's.
+
+    Both landmarkers put a teeth smile's inner lower lip a third of the way into a full lower lip; mapped
+    onto the target opening, that band of the driver's lip was painted under the teeth as a second, mauve
+    lower lip. A point already at the teeth (within two pixels), in front of a tongue or a dark mouth (no
+    lighter colour within ``LIP_EDGE_REACH`` of the gap) stays where it is. Only lighter: walking on into a
+    dark mouth crossed dim lower teeth that read as lip, and the upper lip, whose teeth hang from it,
+    moved down into its own teeth the same way.
+    """
+    inner, outer = np.asarray(driver.inner, np.float64), np.asarray(driver.outer, np.float64)
+    moved = inner.copy()
+    # (lower inner point, the upper lip's point above it, the outer lower lip's point below it): iBUG 65-67
+    columns = [(p, o, b) for p, o, b in ((7, 1, 10), (6, 2, 9), (5, 3, 8))
+               if int(np.linalg.norm(inner[o] - inner[p]) * LIP_EDGE_REACH) >= 2]
+    if not columns:
+        return moved
+    gaps = [float(np.linalg.norm(inner[o] - inner[p])) for p, o, _ in columns]
+    lips = [inner[p] + 0.35 * (outer[b] - inner[p]) for p, _, b in columns]  # inside the lower lip
+    steps = [np.arange(int(gap * LIP_EDGE_REACH) + 1) / gap for gap in gaps]  # one-pixel steps
+    walks = [inner[p] + t[:, None] * (inner[o] - inner[p]) for (p, o, _), t in zip(columns, steps)]
+    lab = _lab(_sample(driver.image, np.vstack([np.array(lips), *walks])))  # one lookup for all columns
+    lip_lab, walk_lab = lab[:len(columns)], np.split(lab[len(columns):], np.cumsum([len(t) for t in steps])[:-1])
+    for (point, opposite, _), gap, colour, walk in zip(columns, gaps, lip_lab, walk_lab):
+        change = np.nonzero(np.linalg.norm(walk - colour, axis=1) > LIP_EDGE_CONTRAST)[0]
+        if not len(change) or change[0] < 2 or walk[change[0], 0] <= colour[0]:
+            continue
+        edge = int(np.argmax(np.diff(walk[:change[0] + 1, 0])))  # the steepest brightening before it
+        if edge >= 2:
+            moved[point] = inner[point] + (edge + 0.5) / gap * (inner[opposite] - inner[point])
+    return moved
+
+
+def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Bilinear RGB in [0, 1] at ``points`` (our pixel convention) of a uint8 or float image."""
+    grid = np.float32(points - 0.5).reshape(-1, 1, 2)
+    values = cv2.remap(image, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    values = values.reshape(-1, 3).astype(np.float32)
+    return values / 255.0 if image.dtype == np.uint8 else values
+
+
 def _resample_arc(curve: np.ndarray, count: int) -> np.ndarray:
     """``count`` points evenly spaced along an open polyline, ends included."""
     arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(curve, axis=0), axis=1))])
