@@ -77,6 +77,19 @@ def load_driver(job: RenderJob, source: SourceFace, cache: FileCache,
     return Driver(kind, _smoothed(track, job), frames, os.path.basename(spec.rstrip(os.sep)), digest)
 
 
+def driver_digest(spec: str) -> str | None:
+    """The SHA-256 a render records for its driver, as ``load_driver`` takes it, without tracking it: a
+    landmark file's, a video's, a frame folder's or pattern's over its frames (``content_sha256``, which
+    reads every frame file once); None for a preset."""
+    if spec.startswith("preset:"):
+        return None
+    if spec.lower().endswith(".npz"):
+        return file_sha256(spec)
+    from .io.sources import open_frames
+
+    return open_frames(spec).content_sha256()
+
+
 def preset_frame_count(job: RenderJob) -> int:
     """How long a preset driver is: up to the job's last frame (at least 2), else the preset's default length.
 

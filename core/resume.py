@@ -15,7 +15,7 @@ import os
 from typing import Collection, Mapping
 
 from .config import RenderJob
-from .drivers import preset_frame_count
+from .drivers import driver_digest, preset_frame_count
 from .errors import OutputError, UnreadableFileError
 from .io.metadata import read_frame_metadata
 from .io.naming import FramePattern
@@ -58,17 +58,15 @@ def resume_record(provenance: Mapping[str, str]) -> dict[str, str]:
 
 
 def planned_record(job: RenderJob) -> tuple[dict[str, str], tuple[str, ...]]:
-    """``resume_record`` as far as it is known before the driver is opened, and the digests that are not:
-    a frame folder's (hashed when its frames are listed) and a checkpoint that is not one file's."""
+    """``resume_record`` as a render of ``job`` would write it, without rendering, and the digests that are
+    not known before one starts: a checkpoint that is not one file's."""
     for still in job.sources:
         if not os.path.isfile(still):
             raise UnreadableFileError(f"{still}: file not found (the job's still: its finished frames cannot be "
                                       f"checked against it)")
-    provenance = render_provenance(job, job.renderer)
-    unknown = [] if job.driver.startswith("preset:") or os.path.isfile(job.driver) else ["driver_sha256"]
-    if job.checkpoint_path and not os.path.isfile(job.checkpoint_path):
-        unknown.append("checkpoint_sha256")
-    return resume_record(provenance), tuple(unknown)
+    provenance = render_provenance(job, job.renderer, driver_digest(job.driver))
+    unknown = ("checkpoint_sha256",) if job.checkpoint_path and not os.path.isfile(job.checkpoint_path) else ()
+    return resume_record(provenance), unknown
 
 
 def check_resumable(finished: Mapping[int, str], expected: Mapping[str, str], unknown: Collection[str] = ()) -> None:

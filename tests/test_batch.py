@@ -245,3 +245,40 @@ def test_a_user_error_is_a_result_not_an_exception(tmp_path):
     assert isinstance(result, ChunkResult) and result.status == "error"
     assert result.error_kind == "NoFaceError" and "wall.png" in result.error
     assert result.written == [] and not list((tmp_path / "out").glob("shot.*.png"))
+
+
+def test_the_plan_checks_a_frame_drivers_digest_as_the_render_recorded_it(tmp_path, media):
+    """Frames rendered from a folder of driver frames and from a single image are taken as done by the plan
+    (a single image's digest is its frame list's, not the file's); a folder whose frame was replaced since
+    fails that shot, naming the driver."""
+    import cv2
+
+    from portrait_animator.pipeline import AnimatePipeline
+
+    still = str(media("stills", "lia_macron.png"))
+    folder = tmp_path / "driver"
+    folder.mkdir()
+    capture = cv2.VideoCapture(str(media("driving", "lp_d14.mp4")))
+    for number in range(1, 4):
+        ok, frame = capture.read()
+        assert ok
+        cv2.imwrite(str(folder / f"d.{number:04d}.png"), frame)
+    capture.release()
+    single = str(media("stills", "hallo_6_photo_woman.jpg"))
+    jobs = []
+    for name, driver in (("folder", str(folder)), ("single", single)):
+        job_path = write_job(tmp_path / f"{name}.json", sources=[still], driver=driver,
+                             output={"pattern": f"{name}/shot.####.png"})
+        AnimatePipeline(RenderJob.load(job_path)).run()
+        jobs.append(job_path)
+    plan = plan_batch(jobs, chunk_size=2)
+    assert [shot.error for shot in plan.shots] == [None, None]
+    assert plan.chunks == []
+    assert [(c.shot, c.frames_text) for c in plan.finished_chunks] == [(0, "1-2"), (0, "3-3"), (1, "1-1")]
+    capture = cv2.VideoCapture(str(media("driving", "lp_d14.mp4")))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, 30)
+    cv2.imwrite(str(folder / "d.0002.png"), capture.read()[1])  # the driver's frame 2 replaced
+    replanned = plan_batch(jobs, chunk_size=2)
+    failed = replanned.shots[0]
+    assert failed.error_kind == "OutputError" and "driver: other file contents" in failed.error
+    assert replanned.shots[1].error is None

@@ -101,12 +101,12 @@ def test_an_unreadable_settings_record_is_a_difference_not_a_crash(tmp_path):
 
 
 def test_a_digest_the_caller_cannot_know_is_left_out_and_only_that_one(tmp_path):
-    """The batch plan cannot hash a frame-folder driver before listing its frames: it says so."""
+    """The batch plan cannot hash a checkpoint folder before a chunk loads it: it says so."""
     pattern = str(tmp_path / "shot.####.png")
-    job = make_job(pattern, driver=str(tmp_path / "frames"))
-    finished = write_frames(pattern, {**expected_fields(job), "driver_sha256": "d" * 64})
-    check_resumable(finished, expected_fields(job), unknown=("driver_sha256",))
-    with pytest.raises(OutputError, match="driver: given -> none"):
+    job = make_job(pattern)
+    finished = write_frames(pattern, {**expected_fields(job), "checkpoint_sha256": "d" * 64})
+    check_resumable(finished, expected_fields(job), unknown=("checkpoint_sha256",))
+    with pytest.raises(OutputError, match="checkpoint: given -> none"):
         check_resumable(finished, expected_fields(job))
     with pytest.raises(OutputError, match="source: other file contents"):
-        check_resumable(finished, expected_fields(job, "e" * 64), unknown=("driver_sha256",))
+        check_resumable(finished, expected_fields(job, "e" * 64), unknown=("checkpoint_sha256",))
