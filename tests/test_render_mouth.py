@@ -143,6 +143,21 @@ def test_a_teeth_smiles_inner_lower_lip_is_found_where_the_teeth_end():
     assert (edges[:, 0] == inner[:, 0]).all()
 
 
+def test_a_shadow_line_at_the_teeths_base_is_passed_but_a_dark_mouth_is_not():
+    """A pixel of shadow between the lip and the teeth (two samples of the walk) is the line at the teeth's
+    base: the edge is found past it; five pixels are a dark mouth between them, and the points stay."""
+    for shadow, moves in ((1, True), (5, False)):
+        rgb, inner, outer, teeth_edge = _teeth_smile_driver(LIPS, teeth_to=16.0 - shadow)
+        lip_top = np.round(_arc(16.0, np.linspace(0.0, 1.0, 201)) - 0.5).astype(int)
+        for x, y in lip_top:
+            rgb[y - shadow:y, x] = (0.12, 0.05, 0.06)  # ``shadow`` rows right above the lip
+        edges = lip_edges(DriverMouth(rgb, inner, outer))
+        if moves:
+            np.testing.assert_allclose(edges[5:8], teeth_edge, atol=1.5)
+        else:
+            np.testing.assert_array_equal(edges, inner)
+
+
 @pytest.mark.parametrize("opening, teeth_to", [((0.72, 0.36, 0.37), 3.0), ((0.10, 0.04, 0.05), 3.0)],
                          ids=["tongue", "dark mouth"])
 def test_a_lower_lip_under_a_tongue_or_a_dark_mouth_stays_where_it_is(opening, teeth_to):

@@ -37,6 +37,8 @@ UPPER_TEETH_SHARE = 0.6
 SHADOW_DEPTH = 0.7  # the darkest of the driver's mouth kept at this share of its colour-matched value
 LIP_EDGE_CONTRAST = 15.0  # Lab distance from the lip's own colour where a lip ends and the mouth begins
 LIP_EDGE_REACH = 0.6  # how far across the opening (share of the gap) a lip may be found to reach
+LIP_EDGE_SLACK = 1.0  # pixels: an edge this close is where the tracker put it; the move is full from twice this
+LIP_EDGE_SHADOW = 2  # pixels of dark between lip and teeth taken for the shadow line at the teeth's base
 
 
 @dataclass
@@ -132,15 +134,16 @@ class MouthPainter:
 # ------------------------------------------------------------------------------------ geometry
 def lip_edges(driver: DriverMouth) -> np.ndarray:
     """The driver's inner lips with the lower lip's middle three points moved up to where the lower lip ends
-    in the image and the teeth begin: where the walk up the opening brightens most before it first reaches a
-    clearly lighter colour than the lip's.
+    in the image and the teeth begin: where the walk up the opening has brightened halfway from the lip's
+    colour to the first clearly lighter one (sub-pixel, so that the point moves smoothly with the video),
+    past at most a shadow line of ``LIP_EDGE_SHADOW`` darker pixels.
 
     Both landmarkers put a teeth smile's inner lower lip a third of the way into a full lower lip; mapped
     onto the target opening, that band of the driver's lip was painted under the teeth as a second, mauve
-    lower lip. A point already at the teeth (within two pixels), in front of a tongue or a dark mouth (no
-    lighter colour within ``LIP_EDGE_REACH`` of the gap) stays where it is. Only lighter: walking on into a
-    dark mouth crossed dim lower teeth that read as lip, and the upper lip, whose teeth hang from it,
-    moved down into its own teeth the same way.
+    lower lip. A point already at the teeth (within ``LIP_EDGE_SLACK``), in front of a tongue or a dark mouth
+    (no lighter colour within ``LIP_EDGE_REACH`` of the gap, or more dark than a shadow line before it)
+    stays where it is. The upper lip's points stay: walking down, they crossed their own dim upper teeth,
+    whose colour is close to the lip's.
     """
     inner, outer = np.asarray(driver.inner, np.float64), np.asarray(driver.outer, np.float64)
     moved = inner.copy()
@@ -156,12 +159,18 @@ def lip_edges(driver: DriverMouth) -> np.ndarray:
     lab = _lab(_sample(driver.image, np.vstack([np.array(lips), *walks])))  # one lookup for all columns
     lip_lab, walk_lab = lab[:len(columns)], np.split(lab[len(columns):], np.cumsum([len(t) for t in steps])[:-1])
     for (point, opposite, _), gap, colour, walk in zip(columns, gaps, lip_lab, walk_lab):
-        change = np.nonzero(np.linalg.norm(walk - colour, axis=1) > LIP_EDGE_CONTRAST)[0]
-        if not len(change) or change[0] < 2 or walk[change[0], 0] <= colour[0]:
-            continue
-        edge = int(np.argmax(np.diff(walk[:change[0] + 1, 0])))  # the steepest brightening before it
-        if edge >= 2:
-            moved[point] = inner[point] + (edge + 0.5) / gap * (inner[opposite] - inner[point])
+        differs = np.linalg.norm(walk - colour, axis=1) > LIP_EDGE_CONTRAST
+        lighter = np.nonzero(differs & (walk[:, 0] > colour[0]))[0]
+        if not len(lighter) or np.count_nonzero(differs[:lighter[0]]) > LIP_EDGE_SHADOW:
+            continue  # no teeth within reach, or a dark mouth before them
+        light = walk[:lighter[0] + 1, 0]
+        halfway = 0.5 * (colour[0] + light[-1])  # the edge: where the lip has brightened halfway to the teeth
+        after = int(np.argmax(light >= halfway))
+        edge = float(after) if after == 0 else after - (light[after] - halfway) / (light[after] - light[after - 1])
+        # Within a pixel or two the point is at the teeth already; easing the move in from there keeps it
+        # continuous from frame to frame (a cut-off at two pixels switched it on and off on alternate frames).
+        shift = edge * float(np.clip((edge - LIP_EDGE_SLACK) / LIP_EDGE_SLACK, 0.0, 1.0))
+        moved[point] = inner[point] + shift / gap * (inner[opposite] - inner[point])
     return moved
 
 
