@@ -10,7 +10,6 @@ on the same driver frames. Prints per-frame medians and the share of the render.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,17 +19,9 @@ from portrait_animator.motion import mouth_openness
 from portrait_animator.pipeline import AnimatePipeline, attach_driver
 from portrait_animator.render.base import TargetFace
 from portrait_animator.render.mouth import OPEN_FULL, DriverMouth, lip_edges
+from timing import median_ms
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _median_ms(work, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return 1e3 * float(np.median(times))
 
 
 def main() -> None:
@@ -68,8 +59,8 @@ def main() -> None:
         for mouth in mouths:
             lip_edges(mouth)
 
-    render_ms = _median_ms(render_all, args.repeat) / len(targets)
-    edges_ms = _median_ms(edges_all, args.repeat) / len(targets)
+    render_ms = median_ms(render_all, args.repeat) / len(targets)
+    edges_ms = median_ms(edges_all, args.repeat) / len(targets)
     moved = sum(not np.array_equal(lip_edges(m), m.inner) for m in mouths)
     print(f"{Path(args.still).name}, {Path(args.driver).name}, crop {shot.source.crop_size}, {len(targets)} "
           f"frames with the mouth open, the lower lip moved on {moved}")

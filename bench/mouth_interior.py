@@ -10,7 +10,6 @@ with and without teeth. Prints per-frame medians and the interior's share of the
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,17 +22,9 @@ from portrait_animator.render.base import TargetFace
 from portrait_animator.render.mouth import OPEN_FULL, mouth_loop
 from portrait_animator.render.regions import bounding_box
 from portrait_animator.render.mouth_interior import synthetic_interior
+from timing import median_ms
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _median_ms(work, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return 1e3 * float(np.median(times))
 
 
 def main() -> None:
@@ -71,13 +62,13 @@ def main() -> None:
                 synthetic_interior(upper, lower, bounding_box(mouth_loop(upper, lower), 3, size), painter.lips_rgb, size, teeth)
         return run
 
-    render_ms = _median_ms(render_all, args.repeat) / len(targets)
+    render_ms = median_ms(render_all, args.repeat) / len(targets)
     print(f"{Path(args.still).name}, {args.driver}, crop {size}, {len(targets)} frames with the mouth open "
           f"(the still shows its own teeth: {painter.shows_teeth})")
     print(f"{'what':>28} | {'ms/frame':>8} | share of render")
     print(f"{'warp render (baseline)':>28} | {render_ms:8.2f} | 1.00")
     for teeth in (True, False):
-        ms = _median_ms(interiors(teeth), args.repeat) / len(targets)
+        ms = median_ms(interiors(teeth), args.repeat) / len(targets)
         print(f"{'interior, teeth ' + ('on' if teeth else 'off'):>28} | {ms:8.2f} | {ms / render_ms:.2f}")
 
 
