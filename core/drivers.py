@@ -56,9 +56,9 @@ def load_driver(job: RenderJob, source: SourceFace, cache: FileCache,
         track = LandmarkTrack.load(spec)
         if not track.valid.any():
             raise NoFaceError(f"{spec}: the landmark file has no frame with a face (all rows are NaN)")
-        return Driver("landmarks", _smoothed(track, job), None, os.path.basename(spec), file_sha256(spec))
+        return Driver("landmarks", _smoothed(track, job), None, os.path.basename(spec), driver_digest(spec))
     frames = open_frames(spec)
-    digest = frames.content_sha256()
+    digest = driver_digest(spec, frames)
     key = cache_key("driver", sha256=digest, backend=job.landmark_backend, version=TRACKING_VERSION,
                     engine=__version__)
 
@@ -77,17 +77,19 @@ def load_driver(job: RenderJob, source: SourceFace, cache: FileCache,
     return Driver(kind, _smoothed(track, job), frames, os.path.basename(spec.rstrip(os.sep)), digest)
 
 
-def driver_digest(spec: str) -> str | None:
-    """The SHA-256 a render records for its driver, as ``load_driver`` takes it, without tracking it: a
+def driver_digest(spec: str, frames: "FrameSource | None" = None) -> str | None:
+    """The SHA-256 a render records for its driver (``load_driver`` and the batch plan both take it here): a
     landmark file's, a video's, a frame folder's or pattern's over its frames (``content_sha256``, which
-    reads every frame file once); None for a preset."""
+    reads every frame file once); None for a preset. ``frames``: the driver already opened, if it is."""
     if spec.startswith("preset:"):
         return None
     if spec.lower().endswith(".npz"):
         return file_sha256(spec)
-    from .io.sources import open_frames
+    if frames is None:
+        from .io.sources import open_frames
 
-    return open_frames(spec).content_sha256()
+        frames = open_frames(spec)
+    return frames.content_sha256()
 
 
 def preset_frame_count(job: RenderJob) -> int:
