@@ -34,6 +34,17 @@ def _bilinear(image, point):
     return cv2.getRectSubPix(image, (1, 1), tuple(float(v) - 0.5 for v in point))[0, 0]
 
 
+def _face_shift(bundled_source, out):
+    """How far the face moved in the rendered crop (phase correlation over the still's face box)."""
+    face = bundled_source.crop.landmarks
+    x0, y0 = np.floor(face.min(0)).astype(int)
+    x1, y1 = np.ceil(face.max(0)).astype(int)
+    before = cv2.cvtColor(bundled_source.crop.rgb, cv2.COLOR_RGB2GRAY)[y0:y1, x0:x1]
+    after = cv2.cvtColor(out.rgb, cv2.COLOR_RGB2GRAY)[y0:y1, x0:x1]
+    window = cv2.createHanningWindow(before.shape[::-1], cv2.CV_32F)
+    return np.array(cv2.phaseCorrelate(before.astype(np.float32), after.astype(np.float32), window)[0])
+
+
 def _preset_shapes(bundled_source, name, frames=60):
     track = preset_track(name, bundled_source.crop.landmarks, frames=frames, seed=3)
     return MotionTransfer(MotionConfig(), bundled_source.crop.landmarks, bundled_source.crop.dense).transfer(track)
@@ -49,19 +60,66 @@ def test_head_motion_moves_the_face_and_leaves_the_crop_edge(bundled_source, ren
     shift = np.array([12.0, -7.0])
     out = renderer.render(_target(bundled_source, landmarks=bundled_source.crop.landmarks + shift,
                                   dense=bundled_source.crop.dense + shift))
-    face = align.apply(np.eye(2, 3), bundled_source.crop.landmarks)
+    assert tuple(_face_shift(bundled_source, out)) == pytest.approx(tuple(shift), abs=1.0)  # let through whole
+    face = bundled_source.crop.landmarks
     x0, y0 = np.floor(face.min(0)).astype(int)
     x1, y1 = np.ceil(face.max(0)).astype(int)
-    before = cv2.cvtColor(bundled_source.crop.rgb, cv2.COLOR_RGB2GRAY)[y0:y1, x0:x1]
-    after = cv2.cvtColor(out.rgb, cv2.COLOR_RGB2GRAY)[y0:y1, x0:x1]
-    window = cv2.createHanningWindow(before.shape[::-1], cv2.CV_32F)
-    (dx, dy), _ = cv2.phaseCorrelate(before.astype(np.float32), after.astype(np.float32), window)
-    assert (dx, dy) == pytest.approx(tuple(shift), abs=1.0)
     # The warp fades to identity at the crop border and the matte to zero: paste-back leaves no seam.
     rim = np.zeros((512, 512), bool)
     rim[0], rim[-1], rim[:, 0], rim[:, -1] = True, True, True, True
     assert np.linalg.norm(out.source_map - renderer.identity_map, axis=-1)[rim].max() < 0.6
     assert out.matte[rim].max() == 0.0 and out.matte[y0:y1, x0:x1].min() > 0.99
+
+
+def test_a_head_moving_further_than_the_crop_can_carry_is_held_back_and_tears_nothing(bundled_source, renderer):
+    """A hand-held driver can carry the head a third of the crop away; the warp can only stretch the band
+    between the face and the fixed crop border, and folded it: hair torn from the face, background over the
+    cheek. A small move is let through whole, a larger one in part, the more the further it goes, and the
+    band is never stretched past the limit: nothing folds."""
+    moves = []
+    for share in (0.05, 0.1, 0.15, 0.2, 0.45):
+        shift = np.array([share * 512, 0.0])
+        target = _target(bundled_source, landmarks=bundled_source.crop.landmarks + shift,
+                         dense=bundled_source.crop.dense + shift)
+        head = align.fit_similarity(bundled_source.crop.landmarks[list(align.RIGID_68)],
+                                    target.landmarks[list(align.RIGID_68)])
+        assert warp_mesh.band_stretch(renderer.mesh, warp_mesh.limit_head(renderer.mesh, head)) \
+            <= warp_mesh.HEAD_LIMIT + 1e-6
+        out = renderer.render(target)
+        moved = _face_shift(bundled_source, out)
+        assert abs(moved[1]) < 1.0, (share, moved)
+        jumps = [np.linalg.norm(np.diff(out.source_map, axis=axis), axis=-1).max() for axis in (0, 1)]
+        assert max(jumps) < 3.5, (share, jumps)  # squeezed, never torn (a fold jumps tens of pixels)
+        moves.append((shift[0], moved[0]))
+    (small, small_moved), (far, far_moved) = moves[0], moves[-1]
+    assert small_moved == pytest.approx(small, abs=1.0)
+    assert warp_mesh.band_stretch(renderer.mesh, align.similarity_from_params(1.0, 0.0, (far, 0.0))) \
+        > warp_mesh.HEAD_LIMIT  # the far move is one the band cannot carry
+    assert small < far_moved < 0.5 * far
+    assert all(a[1] <= b[1] + 0.5 for a, b in zip(moves, moves[1:]))  # no jump back where the limit starts
+
+
+def test_the_heads_travel_is_held_back_before_its_turn(renderer):
+    """Most of a hand-held driver's travel across the frame is the camera's; the head's turn is the
+    performance. A tilted head carried far keeps its tilt and scale and travels less."""
+    centre = renderer.mesh.centre
+    turn = align.similarity_from_params(1.05, np.radians(8.0), (0.0, 0.0))
+    turn[:, 2] = centre - turn[:, :2] @ centre  # about the face's centre
+    for travel in (np.array([0.3 * 512, 0.0]), np.array([0.0, -0.25 * 512])):
+        head = turn.copy()
+        head[:, 2] += travel
+        limited = warp_mesh.limit_head(renderer.mesh, head)
+        np.testing.assert_allclose(limited[:, :2], head[:, :2], rtol=0, atol=1e-12)  # turn and scale kept
+        carried = align.apply(limited, centre[None])[0] - align.apply(turn, centre[None])[0]
+        assert 0.0 < carried @ travel / (travel @ travel) < 0.75  # along the same way, less far
+        assert warp_mesh.band_stretch(renderer.mesh, limited) <= warp_mesh.HEAD_LIMIT + 1e-6
+
+
+def test_the_rings_follow_the_head_less_towards_the_crop_border(renderer):
+    shares = {share: renderer.mesh.points[rows] for share, rows in renderer.mesh.head_groups}
+    assert sorted(shares) == sorted({1.0, *warp_mesh.RING_FOLLOW})
+    edge = lambda points: np.minimum(points, 512 - points).min(axis=1)  # distance to the crop border
+    assert np.median(edge(shares[1.0])) > np.median(edge(shares[min(warp_mesh.RING_FOLLOW)])) > 0.03 * 512
 
 
 def test_an_opening_mouth_is_painted_inside(bundled_source, renderer):

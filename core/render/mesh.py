@@ -2,8 +2,17 @@
 
 Why rings: landmarks stop at the face outline (MediaPipe: the upper forehead), but hair, ears and the
 neck must follow the head or they tear away from it. Two rings around the face follow the head's rigid
-motion (fully, then half), and points on the crop border never move, so the warp fades to identity at the
-crop edge and paste-back leaves no seam.
+motion (fully, then partly), and points on the crop border never move, so the warp fades to identity at the
+crop edge and paste-back leaves no seam. The rings sit at fixed shares of the way from the face outline to
+the crop border, so the band that absorbs the head's motion is as wide as the crop allows on every side
+(rings at fixed multiples of the face's size ran into the crop edge beside a wide face, and a head moving a
+few percent of the crop folded the hair between them and the border).
+
+Why a limit on the head's motion: the warp can only stretch the band between the face and the crop
+border; a head that moves further than the band can carry (a hand-held camera, a driver walking across
+its frame) tore the face from its hair and folded the background over the cheek. ``limit_head`` lets the
+head's rigid motion through unchanged while the band's worst stretch stays under ``HEAD_KNEE`` and
+compresses what goes beyond, smoothly, so the stretch never passes ``HEAD_LIMIT``.
 
 Why smoothing near the outline: a tracker's dense points wobble against each other, most near the face
 outline, where no edge pins them; the driver's wobble, carried point by point onto the still, gave
@@ -25,6 +34,7 @@ motion and the head's rigid motion until none is left (border points never move)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -33,8 +43,13 @@ from scipy.spatial import ConvexHull, Delaunay
 
 from .. import align, ops
 
-RING_SCALES = (1.3, 1.75)  # ring radii relative to the face outline, about the face centre
-RING_FOLLOW = (1.0, 0.5)  # how much of the head's rigid motion each ring follows
+RING_STEPS = (0.3, 0.65)  # ring positions: shares of the way from the face outline to the crop border
+# How much of the head's rigid motion each ring follows: all of it next to the face, then falling evenly to
+# none at the border, so the band between squeezes or stretches evenly.
+RING_FOLLOW = tuple((1.0 - step) / (1.0 - RING_STEPS[0]) for step in RING_STEPS)
+HEAD_KNEE = np.log(1.6)  # the band's stretch (log of its largest singular value or of 1/smallest) left as is
+HEAD_LIMIT = np.log(2.2)  # ... and the most it may reach however far the driver's head moves
+HEAD_SEARCH_STEPS = 10
 RING_POINTS = 28
 BORDER_STEPS = 8  # points per crop side
 UNTANGLE_ITERATIONS = 30
@@ -58,6 +73,18 @@ class WarpMesh:
     landmark_neighbours: sparse.csr_matrix  # (C, C) the same among the landmarks alone
     smoothed: np.ndarray  # (C,) bool: landmarks near the outline whose motion is smoothed
     head_groups: list[tuple[float, np.ndarray]]  # (share of the head's rigid motion, the points following it)
+    band: HeadBand  # the triangles the head's rigid motion stretches
+
+
+@dataclass
+class HeadBand:
+    """The triangles with a point that follows the head's rigid motion only partly (the rest move with it as
+    one piece): their points, each point's share of the motion, and the triangles' edges inverted."""
+
+    points: np.ndarray  # (B, 2) on the still
+    groups: list[tuple[float, np.ndarray]]  # (share, rows of points) for each share above zero
+    triangles: np.ndarray  # (T, 3) into points
+    inverse_edges: np.ndarray  # (T, 2, 2): maps a triangle's edges on the still to the unit ones
 
 
 def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None = None,
@@ -77,9 +104,10 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
     centre = control.mean(0)
     outline = _resample_closed(hull, RING_POINTS)
     inset = 0.03 * crop_size
+    reach = _border_reach(centre, outline, crop_size)
     extra, follow = [], []
-    for scale, share in zip(RING_SCALES, RING_FOLLOW):
-        ring = centre + scale * (outline - centre)
+    for step, share in zip(RING_STEPS, RING_FOLLOW):
+        ring = outline + step * (reach - outline)
         inside = np.all((ring > inset) & (ring < crop_size - inset), axis=1)
         extra.append(ring[inside])
         follow.append(np.full(int(inside.sum()), share))
@@ -114,19 +142,92 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
             smoothed[np.asarray(contours, dtype=np.int64)] = False
     shares = np.where(np.isnan(follow), 1.0, follow)  # landmarks: wholly, before their own motion
     head_groups = [(float(share), np.flatnonzero(shares == share)) for share in np.unique(shares) if share > 0.0]
+    band = _head_band(points, triangles, shares)
     return WarpMesh(points, len(control), movable, triangles, watched, centre,
                     signed_areas(points, triangles), _neighbour_mean(triangles, len(points)),
-                    landmark_neighbours, smoothed, head_groups)
+                    landmark_neighbours, smoothed, head_groups, band)
 
 
 def target_points(mesh: WarpMesh, control_target: np.ndarray, head: np.ndarray) -> np.ndarray:
     """Target positions of every mesh point: landmarks as given, the rest following ``head`` partly."""
-    rigid = mesh.points.copy()  # the whole mesh carried by the head alone: nothing in it is folded
-    for share, rows in mesh.head_groups:
-        rigid[rows] = align.apply(align.scale_motion(head, share, mesh.centre), mesh.points[rows])
+    rigid = _carried(mesh, head)  # the whole mesh carried by the head alone
     out = rigid.copy()
     out[: mesh.control_count] = smooth_motion(mesh, control_target, rigid[: mesh.control_count])
     return untangle(mesh, out, rigid)
+
+
+def limit_head(mesh: WarpMesh, head: np.ndarray) -> np.ndarray:
+    """``head``, or the same motion held back so that the band between the face and the crop border
+    stretches no more than the soft limit of ``HEAD_KNEE`` and ``HEAD_LIMIT`` allows.
+
+    The head's travel across the frame goes first (on a hand-held driver most of it is the camera's), its
+    turn and scale, the expression's frame, only where the head turning in place is already too much."""
+    full = band_stretch(mesh, head)
+    if full <= HEAD_KNEE:
+        return head
+    span = HEAD_LIMIT - HEAD_KNEE
+    wanted = HEAD_KNEE + span * np.tanh((full - HEAD_KNEE) / span)
+    in_place = _travelling(head, 0.0, mesh.centre)
+    if band_stretch(mesh, in_place) <= wanted:
+        held = partial(_travelling, head, centre=mesh.centre)
+    else:
+        held = partial(align.scale_motion, in_place, centre=mesh.centre)
+    low, high = 0.0, 1.0  # the stretch grows with the share of the motion kept
+    for _ in range(HEAD_SEARCH_STEPS):
+        middle = 0.5 * (low + high)
+        if band_stretch(mesh, held(middle)) <= wanted:
+            low = middle
+        else:
+            high = middle
+    return held(low)
+
+
+def _travelling(head: np.ndarray, share: float, centre: np.ndarray) -> np.ndarray:
+    """``head``'s turn and scale about ``centre``, with ``share`` of the distance it carries ``centre``."""
+    linear = head[:, :2]
+    moved = centre + share * (linear @ centre + head[:, 2] - centre)
+    return np.hstack([linear, (moved - linear @ centre)[:, None]])
+
+
+def band_stretch(mesh: WarpMesh, head: np.ndarray) -> float:
+    """The worst stretch or squeeze of any triangle of the mesh carried by ``head`` alone: the log of its
+    affine map's largest singular value or of the inverse of its smallest; a triangle turned over counts
+    as squeezed to a thousandth. The triangles the head carries whole only take its scale."""
+    band = mesh.band
+    carried = band.points.copy()
+    for share, rows in band.groups:
+        motion = align.scale_motion(head, share, mesh.centre)
+        carried[rows] = band.points[rows] @ motion[:, :2].T + motion[:, 2]
+    corners = carried[band.triangles]
+    edges = np.stack([corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]], axis=-1)
+    maps = edges @ band.inverse_edges
+    # The singular values of 2x2 maps in closed form: the search calls this a dozen times a frame.
+    det = maps[:, 0, 0] * maps[:, 1, 1] - maps[:, 0, 1] * maps[:, 1, 0]
+    energy = 0.5 * (maps ** 2).sum(axis=(1, 2))
+    spread = np.sqrt(np.maximum(energy ** 2 - det ** 2, 0.0))
+    largest = np.sqrt(energy + spread)
+    smallest = np.where(det > 0.0, det / np.maximum(largest, 1e-12), 0.0)
+    whole = abs(np.log(align.similarity_params(head)[0]))
+    return float(max(whole, np.log(largest).max(), -np.log(np.maximum(smallest, 1e-3)).max()))
+
+
+def _head_band(points: np.ndarray, triangles: np.ndarray, shares: np.ndarray) -> HeadBand:
+    rows = triangles[(shares[triangles] < 1.0).any(axis=1)]
+    used, local = np.unique(rows, return_inverse=True)
+    local = local.reshape(rows.shape)
+    corners = points[rows]
+    edges = np.stack([corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]], axis=-1)
+    groups = [(float(share), np.flatnonzero(shares[used] == share)) for share in np.unique(shares[used])
+              if share > 0.0]
+    return HeadBand(points[used], groups, local.astype(np.int32), np.linalg.inv(edges))
+
+
+def _carried(mesh: WarpMesh, head: np.ndarray) -> np.ndarray:
+    """The mesh's points carried by the head's rigid motion alone, each group by its share of it."""
+    points = mesh.points.copy()
+    for share, rows in mesh.head_groups:
+        points[rows] = align.apply(align.scale_motion(head, share, mesh.centre), mesh.points[rows])
+    return points
 
 
 def smooth_motion(mesh: WarpMesh, control_target: np.ndarray, control_rigid: np.ndarray) -> np.ndarray:
@@ -218,6 +319,15 @@ def sampling_map(src_points: np.ndarray, dst_points: np.ndarray, triangles: np.n
                               torch.from_numpy(np.ascontiguousarray(dst_points, np.float32))[None],
                               torch.from_numpy(np.ascontiguousarray(triangles, np.int64)), (size, size))
     return grid[0].numpy()
+
+
+def _border_reach(centre: np.ndarray, outline: np.ndarray, crop_size: int) -> np.ndarray:
+    """Where the ray from ``centre`` through each outline point leaves the crop."""
+    direction = outline - centre
+    with np.errstate(divide="ignore"):
+        limits = np.where(direction > 0, (crop_size - centre) / direction,
+                          np.where(direction < 0, -centre / direction, np.inf))
+    return centre + limits.min(axis=1, keepdims=True) * direction
 
 
 def _resample_closed(polygon: np.ndarray, count: int) -> np.ndarray:

@@ -71,11 +71,13 @@ class WarpRenderer:
     def render(self, target: TargetFace) -> RenderedFace:
         source = self.source
         size = source.crop_size
-        control_src = self.mesh.points[: self.mesh.control_count]
         control_dst = self._control(target.landmarks, target.dense)
         head = align.fit_similarity(source.crop.landmarks[list(align.RIGID_68)],
                                     target.landmarks[list(align.RIGID_68)])
-        dst_points = warp_mesh.target_points(self.mesh, control_dst, head)
+        limited = warp_mesh.limit_head(self.mesh, head)
+        if limited is not head:  # the face comes along: the rigid correction moves every landmark with it
+            control_dst = align.apply(align.compose(limited, align.invert(head)), control_dst).astype(np.float64)
+        dst_points = warp_mesh.target_points(self.mesh, control_dst, limited)
         source_map = warp_mesh.sampling_map(self.mesh.points, dst_points, self.mesh.triangles, size)
         rgb = remap(source.crop.rgb, source_map)
         matte = self._matte(source_map)

@@ -1,0 +1,67 @@
+"""What holding back a head that moves further than the crop can carry (``mesh.limit_head``) costs a frame.
+
+Animates a still with a driving video and times, in one process, the warp renderer's whole ``render`` of
+every frame (the baseline) and ``limit_head`` alone on the same frames' head motions, separately for the
+frames it lets through whole (one measure of the band) and those it holds back (a search of a dozen more).
+Prints per-frame medians and their share of the render.
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/head_limit.py --driver ../shared/media/driving/tpsmm_driving.mp4
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from portrait_animator import align
+from portrait_animator.config import FrameRange, OutputConfig, RenderJob
+from portrait_animator.pipeline import AnimatePipeline
+from portrait_animator.render import mesh as warp_mesh
+from portrait_animator.render.base import TargetFace
+from timing import median_ms
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--still", default=str(ROOT / "core/assets/stills/eileen_collins_nasa.png"))
+    parser.add_argument("--driver", required=True, help="a driving video")
+    parser.add_argument("--frames", type=int, default=120)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    job = RenderJob(sources=[args.still], driver=args.driver, frames=FrameRange(1, args.frames),
+                    output=OutputConfig(pattern="/tmp/unused.####.png"))
+    shot = AnimatePipeline(job).prepare()
+    shapes, source, mesh = shot.shapes, shot.source, shot.renderer.mesh
+    rows = [i for i, n in enumerate(shapes.frame_numbers) if int(n) in set(shot.frame_numbers)]
+    targets = [TargetFace(int(shapes.frame_numbers[i]), shapes.landmarks[i],
+                          None if shapes.dense is None else shapes.dense[i]) for i in rows]
+    rigid = list(align.RIGID_68)
+    heads = [align.fit_similarity(source.crop.landmarks[rigid], t.landmarks[rigid]) for t in targets]
+    held = [h for h in heads if warp_mesh.limit_head(mesh, h) is not h]
+    whole = [h for h in heads if warp_mesh.limit_head(mesh, h) is h]
+
+    def render_all():
+        for target in targets:
+            shot.renderer.render(target)
+
+    def limit_all(motions):
+        return lambda: [warp_mesh.limit_head(mesh, h) for h in motions]
+
+    render_ms = median_ms(render_all, args.repeat) / len(targets)
+    print(f"{Path(args.still).name}, {Path(args.driver).name}, crop {source.crop_size}, {len(targets)} frames, "
+          f"{len(held)} held back")
+    print(f"{'what':>30} | {'ms/frame':>8} | share of render")
+    print(f"{'warp render (baseline)':>30} | {render_ms:8.2f} | 1.00")
+    for name, motions in (("limit_head, let through", whole), ("limit_head, held back", held)):
+        if motions:
+            ms = median_ms(limit_all(motions), args.repeat) / len(motions)
+            print(f"{name:>30} | {ms:8.3f} | {ms / render_ms:.3f}")
+
+
+if __name__ == "__main__":
+    main()
