@@ -1,3 +1,7 @@
-"""The engine's version, read by setup.py and written into every frame's provenance metadata."""
+"""The engine's version, read by setup.py and written into every frame's provenance metadata.
 
-__version__ = "0.1.0"
+Raised whenever the same settings render different pixels: a resumed render keeps only finished frames of
+its own version, so a shot is never half one engine and half another.
+"""
+
+__version__ = "0.2.0"
