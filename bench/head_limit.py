@@ -10,34 +10,22 @@ Prints per-frame medians and their share of the render.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 
 from portrait_animator import align
-from portrait_animator.config import FrameRange, OutputConfig, RenderJob
-from portrait_animator.pipeline import AnimatePipeline
 from portrait_animator.render import mesh as warp_mesh
 from portrait_animator.render.base import TargetFace
+from shot import prepared_shot, shot_arguments
 from timing import median_ms
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--still", default=str(ROOT / "core/assets/stills/eileen_collins_nasa.png"))
-    parser.add_argument("--driver", required=True, help="a driving video")
-    parser.add_argument("--frames", type=int, default=120)
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
-
-    job = RenderJob(sources=[args.still], driver=args.driver, frames=FrameRange(1, args.frames),
-                    output=OutputConfig(pattern="/tmp/unused.####.png"))
-    shot = AnimatePipeline(job).prepare()
+    args = shot_arguments(__doc__.splitlines()[0], None, 120)
+    shot = prepared_shot(args)
     shapes, source, mesh = shot.shapes, shot.source, shot.renderer.mesh
-    rows = [i for i, n in enumerate(shapes.frame_numbers) if int(n) in set(shot.frame_numbers)]
+    wanted = set(shot.frame_numbers)
+    rows = [i for i, n in enumerate(shapes.frame_numbers) if int(n) in wanted]
     targets = [TargetFace(int(shapes.frame_numbers[i]), shapes.landmarks[i],
                           None if shapes.dense is None else shapes.dense[i]) for i in rows]
     rigid = list(align.RIGID_68)

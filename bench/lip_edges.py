@@ -9,32 +9,20 @@ on the same driver frames. Prints per-frame medians and the share of the render.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 
-from portrait_animator.config import FrameRange, OutputConfig, RenderJob
 from portrait_animator.motion import mouth_openness
-from portrait_animator.pipeline import AnimatePipeline, attach_driver
+from portrait_animator.pipeline import attach_driver
 from portrait_animator.render.base import TargetFace
 from portrait_animator.render.mouth import OPEN_FULL, DriverMouth, lip_edges
+from shot import prepared_shot, shot_arguments
 from timing import median_ms
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--still", default=str(ROOT / "core/assets/stills/eileen_collins_nasa.png"))
-    parser.add_argument("--driver", required=True, help="a driving video")
-    parser.add_argument("--frames", type=int, default=120)
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
-
-    job = RenderJob(sources=[args.still], driver=args.driver, frames=FrameRange(1, args.frames),
-                    output=OutputConfig(pattern="/tmp/unused.####.png"))
-    shot = AnimatePipeline(job).prepare()
+    args = shot_arguments(__doc__.splitlines()[0], None, 120)
+    shot = prepared_shot(args)
     track, shapes = shot.driver.track, shot.shapes
     rows = {int(n): i for i, n in enumerate(track.frame_numbers)}
     targets = []

@@ -9,35 +9,22 @@ with and without teeth. Prints per-frame medians and the interior's share of the
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 
 from portrait_animator.align import mean_gap
-from portrait_animator.config import FrameRange, OutputConfig, RenderJob
 from portrait_animator.landmarks import mediapipe_topology as mpt
-from portrait_animator.pipeline import AnimatePipeline
 from portrait_animator.render.base import TargetFace
 from portrait_animator.render.mouth import OPEN_FULL, mouth_loop
 from portrait_animator.render.regions import bounding_box
 from portrait_animator.render.mouth_interior import synthetic_interior
+from shot import prepared_shot, shot_arguments
 from timing import median_ms
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--still", default=str(ROOT / "core/assets/stills/eileen_collins_nasa.png"))
-    parser.add_argument("--driver", default="preset:talk")
-    parser.add_argument("--frames", type=int, default=125)
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
-
-    job = RenderJob(sources=[args.still], driver=args.driver, frames=FrameRange(1, args.frames),
-                    output=OutputConfig(pattern="/tmp/unused.####.png"))
-    shot = AnimatePipeline(job).prepare()
+    args = shot_arguments(__doc__.splitlines()[0], "preset:talk", 125)
+    shot = prepared_shot(args)
     renderer, shapes = shot.renderer, shot.shapes
     if shapes.dense is None:
         raise SystemExit(f"{args.still}: no dense landmarks; this benchmark times the dense-mesh path")
