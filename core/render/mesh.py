@@ -213,10 +213,12 @@ def band_stretch(mesh: WarpMesh, head: np.ndarray) -> float:
 
 def _head_band(points: np.ndarray, triangles: np.ndarray, shares: np.ndarray) -> HeadBand:
     rows = triangles[(shares[triangles] < 1.0).any(axis=1)]
-    used, local = np.unique(rows, return_inverse=True)
-    local = local.reshape(rows.shape)
     corners = points[rows]
     edges = np.stack([corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]], axis=-1)
+    flat = np.abs(np.linalg.det(edges)) < 1e-9  # no area to stretch, and no inverse
+    rows, edges = rows[~flat], edges[~flat]
+    used, local = np.unique(rows, return_inverse=True)
+    local = local.reshape(rows.shape)
     groups = [(float(share), np.flatnonzero(shares[used] == share)) for share in np.unique(shares[used])
               if share > 0.0]
     return HeadBand(points[used], groups, local.astype(np.int32), np.linalg.inv(edges))
