@@ -141,7 +141,7 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
         if contours is not None:
             smoothed[np.asarray(contours, dtype=np.int64)] = False
     shares = np.where(np.isnan(follow), 1.0, follow)  # landmarks: wholly, before their own motion
-    head_groups = [(float(share), np.flatnonzero(shares == share)) for share in np.unique(shares) if share > 0.0]
+    head_groups = _share_groups(shares)
     band = _head_band(points, triangles, shares)
     return WarpMesh(points, len(control), movable, triangles, watched, centre,
                     signed_areas(points, triangles), _neighbour_mean(triangles, len(points)),
@@ -219,9 +219,12 @@ def _head_band(points: np.ndarray, triangles: np.ndarray, shares: np.ndarray) ->
     rows, edges = rows[~flat], edges[~flat]
     used, local = np.unique(rows, return_inverse=True)
     local = local.reshape(rows.shape)
-    groups = [(float(share), np.flatnonzero(shares[used] == share)) for share in np.unique(shares[used])
-              if share > 0.0]
-    return HeadBand(points[used], groups, local.astype(np.int32), np.linalg.inv(edges))
+    return HeadBand(points[used], _share_groups(shares[used]), local.astype(np.int32), np.linalg.inv(edges))
+
+
+def _share_groups(shares: np.ndarray) -> list[tuple[float, np.ndarray]]:
+    """(share, the rows with it) for each share of the head's motion above zero (zero: the points stay)."""
+    return [(float(share), np.flatnonzero(shares == share)) for share in np.unique(shares) if share > 0.0]
 
 
 def _carried(mesh: WarpMesh, head: np.ndarray) -> np.ndarray:
