@@ -2,7 +2,7 @@
 
 Animates a still with a driving video and times, in one process, the warp renderer's whole ``render`` of
 every frame (the baseline) and ``limit_head`` alone on the same frames' head motions, separately for the
-frames it lets through whole (one measure of the band) and those it holds back (a search of a dozen more).
+frames it lets through whole (one measure of the band) and those it holds back (a search of ten more).
 Prints per-frame medians and their share of the render.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/head_limit.py --driver ../shared/media/driving/tpsmm_driving.mp4
@@ -20,6 +20,7 @@ from portrait_animator.render.base import TargetFace
 from shot import prepared_shot, shot_arguments
 from timing import median_ms
 
+
 def main() -> None:
     args = shot_arguments(__doc__.splitlines()[0], None, 120)
     shot = prepared_shot(args)
@@ -30,8 +31,9 @@ def main() -> None:
                           None if shapes.dense is None else shapes.dense[i]) for i in rows]
     rigid = list(align.RIGID_68)
     heads = [align.fit_similarity(source.crop.landmarks[rigid], t.landmarks[rigid]) for t in targets]
-    held = [h for h in heads if warp_mesh.limit_head(mesh, h) is not h]
-    whole = [h for h in heads if warp_mesh.limit_head(mesh, h) is h]
+    let_through = [warp_mesh.limit_head(mesh, h) is h for h in heads]
+    held = [h for h, whole in zip(heads, let_through) if not whole]
+    whole = [h for h, whole in zip(heads, let_through) if whole]
 
     def render_all():
         for target in targets:

@@ -20,6 +20,7 @@ from portrait_animator.render.mouth import OPEN_FULL, DriverMouth, lip_edges
 from shot import prepared_shot, shot_arguments
 from timing import median_ms
 
+
 def main() -> None:
     args = shot_arguments(__doc__.splitlines()[0], None, 120)
     shot = prepared_shot(args)

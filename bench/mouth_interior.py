@@ -22,6 +22,7 @@ from portrait_animator.render.mouth_interior import synthetic_interior
 from shot import prepared_shot, shot_arguments
 from timing import median_ms
 
+
 def main() -> None:
     args = shot_arguments(__doc__.splitlines()[0], "preset:talk", 125)
     shot = prepared_shot(args)
