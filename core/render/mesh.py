@@ -6,7 +6,13 @@ motion (fully, then partly), and points on the crop border never move, so the wa
 crop edge and paste-back leaves no seam. The rings sit at fixed shares of the way from the face outline to
 the crop border, so the band that absorbs the head's motion is as wide as the crop allows on every side
 (rings at fixed multiples of the face's size ran into the crop edge beside a wide face, and a head moving a
-few percent of the crop folded the hair between them and the border).
+few percent of the crop folded the hair between them and the border). The rings follow the face outline's
+own motion too, beyond the head's rigid motion (a cheek that widens as the head turns towards the camera,
+a chin that drops), by the same shares: each ring point the outline point on its ray from the face's
+centre. The hair beside a turning cheek turns with it, as it does on the head; following the head's rigid
+motion alone, the rings left the band between the outline and the first ring to take all of the cheek's
+motion, and on a fast turn the hair beside the cheek was crushed into a streaked strip with a notch at the
+jaw.
 
 Why a limit on the head's motion: the warp can only stretch the band between the face and the crop
 border; a head that moves further than the band can carry (a hand-held camera, a driver walking across
@@ -44,8 +50,8 @@ from scipy.spatial import ConvexHull, Delaunay
 from .. import align, ops
 
 RING_STEPS = (0.3, 0.65)  # ring positions: shares of the way from the face outline to the crop border
-# How much of the head's rigid motion each ring follows: all of it next to the face, then falling evenly to
-# none at the border, so the band between squeezes or stretches evenly.
+# How much of the head's rigid motion, and of the face outline's own, each ring follows: all of it next to
+# the face, then falling evenly to none at the border, so the band between squeezes or stretches evenly.
 RING_FOLLOW = tuple((1.0 - step) / (1.0 - RING_STEPS[0]) for step in RING_STEPS)
 HEAD_KNEE = np.log(1.6)  # the band's stretch (log of its largest singular value or of 1/smallest) left as is
 HEAD_LIMIT = np.log(2.2)  # ... and the most it may reach however far the driver's head moves
@@ -74,6 +80,7 @@ class WarpMesh:
     smoothed: np.ndarray  # (C,) bool: landmarks near the outline whose motion is smoothed
     head_groups: list[tuple[float, np.ndarray]]  # (share of the head's rigid motion, the points following it)
     band: HeadBand  # the triangles the head's rigid motion stretches
+    rings: RingAnchors  # how the rings follow the face outline's own motion
 
 
 @dataclass
@@ -85,6 +92,16 @@ class HeadBand:
     groups: list[tuple[float, np.ndarray]]  # (share, rows of points) for each share above zero
     triangles: np.ndarray  # (T, 3) into points
     inverse_edges: np.ndarray  # (T, 2, 2): maps a triangle's edges on the still to the unit ones
+
+
+@dataclass
+class RingAnchors:
+    """Each ring point's place on the face outline: the two landmarks of the outline segment its ray from
+    the face's centre crosses, and their weights, already scaled by the ring's share of the motion."""
+
+    rows: np.ndarray  # (R,) ring points in the mesh
+    landmarks: np.ndarray  # (R, 2) control indices
+    weights: np.ndarray  # (R, 2)
 
 
 def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None = None,
@@ -100,17 +117,20 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
     (``_mouth_strips``).
     """
     control = np.asarray(control, dtype=np.float64)
-    hull = control[ConvexHull(control).vertices]
+    hull = ConvexHull(control).vertices
     centre = control.mean(0)
-    outline = _resample_closed(hull, RING_POINTS)
+    anchors, anchor_weights = _resample_closed(control, hull, RING_POINTS)
+    outline = (control[anchors] * anchor_weights[..., None]).sum(axis=1)
     inset = 0.03 * crop_size
     reach = _border_reach(centre, outline, crop_size)
-    extra, follow = [], []
+    extra, follow, ring_anchors, ring_weights = [], [], [], []
     for step, share in zip(RING_STEPS, RING_FOLLOW):
         ring = outline + step * (reach - outline)
         inside = np.all((ring > inset) & (ring < crop_size - inset), axis=1)
         extra.append(ring[inside])
         follow.append(np.full(int(inside.sum()), share))
+        ring_anchors.append(anchors[inside])
+        ring_weights.append(anchor_weights[inside] * share)
     side = np.linspace(0.0, crop_size, BORDER_STEPS + 1)[:-1]
     far = np.full(BORDER_STEPS, float(crop_size))
     near = np.zeros(BORDER_STEPS)
@@ -121,6 +141,10 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
     points = np.concatenate([control, *extra])
     follow = np.concatenate([np.full(len(control), np.nan), *follow])
     keep = _distinct(points, len(control))
+    ring_rows = len(control) + np.arange(sum(len(a) for a in ring_anchors))
+    on_ring = keep[ring_rows]
+    rings = RingAnchors((np.cumsum(keep) - 1)[ring_rows[on_ring]], np.concatenate(ring_anchors)[on_ring],
+                        np.concatenate(ring_weights)[on_ring])
     points, follow = points[keep], follow[keep]
     triangles = Delaunay(points).simplices.astype(np.int32)
     if mouth is not None:
@@ -145,7 +169,7 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
     band = _head_band(points, triangles, shares)
     return WarpMesh(points, len(control), movable, triangles, watched, centre,
                     signed_areas(points, triangles), _neighbour_mean(triangles, len(points)),
-                    landmark_neighbours, smoothed, head_groups, band)
+                    landmark_neighbours, smoothed, head_groups, band, rings)
 
 
 def target_points(mesh: WarpMesh, control_target: np.ndarray, head: np.ndarray) -> np.ndarray:
@@ -153,6 +177,9 @@ def target_points(mesh: WarpMesh, control_target: np.ndarray, head: np.ndarray) 
     rigid = _carried(mesh, head)  # the whole mesh carried by the head alone
     out = rigid.copy()
     out[: mesh.control_count] = smooth_motion(mesh, control_target, rigid[: mesh.control_count])
+    outline_motion = out[: mesh.control_count] - rigid[: mesh.control_count]  # the face's own, beyond the head's
+    rings = mesh.rings
+    out[rings.rows] += (outline_motion[rings.landmarks] * rings.weights[..., None]).sum(axis=1)
     return untangle(mesh, out, rigid)
 
 
@@ -335,12 +362,16 @@ def _border_reach(centre: np.ndarray, outline: np.ndarray, crop_size: int) -> np
     return centre + limits.min(axis=1, keepdims=True) * direction
 
 
-def _resample_closed(polygon: np.ndarray, count: int) -> np.ndarray:
-    closed = np.vstack([polygon, polygon[:1]])
-    seg = np.linalg.norm(np.diff(closed, axis=0), axis=1)
+def _resample_closed(points: np.ndarray, loop: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` places evenly spaced along the closed polygon ``points[loop]``, each as the two points of its
+    segment (indices into ``points``) and their weights."""
+    closed = np.append(loop, loop[0])
+    seg = np.linalg.norm(np.diff(points[closed], axis=0), axis=1)
     arc = np.concatenate([[0.0], np.cumsum(seg)])
     wanted = np.linspace(0.0, arc[-1], count, endpoint=False)
-    return np.stack([np.interp(wanted, arc, closed[:, k]) for k in (0, 1)], axis=1)
+    segment = np.clip(np.searchsorted(arc, wanted, side="right") - 1, 0, len(loop) - 1)
+    along = (wanted - arc[segment]) / np.maximum(seg[segment], 1e-12)
+    return np.stack([closed[segment], closed[segment + 1]], axis=1), np.stack([1.0 - along, along], axis=1)
 
 
 def _distinct(points: np.ndarray, protected: int, tolerance: float = 1.0) -> np.ndarray:
