@@ -2,7 +2,7 @@
 
 Animates a still with a driving video and times, in one process, the warp renderer's whole ``render`` of
 every frame (the baseline) and ``limit_head`` alone on the same frames' head motions, separately for the
-frames it lets through whole (one measure of the band) and those it holds back (a search of ten more).
+frames it lets through whole (one measure of the band) and those it holds back (a search of a few more).
 Prints per-frame medians and their share of the render.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/head_limit.py --driver ../shared/media/driving/tpsmm_driving.mp4
