@@ -115,6 +115,21 @@ def test_the_heads_travel_is_held_back_before_its_turn(renderer):
         assert warp_mesh.band_stretch(renderer.mesh, limited) <= warp_mesh.HEAD_LIMIT + 1e-6
 
 
+@pytest.mark.parametrize("excess", [lambda x: x ** 3 + x - 0.5, lambda x: max(2.0 * x - 0.9, 0.3 * x - 0.1)])
+def test_the_hold_back_search_ends_just_below_the_limit_in_few_measures(excess):
+    """The share kept of a held-back head's motion: the largest whose stretch stays within the limit, found
+    in fewer measures than halving the interval ten times, on a smooth and on a kinked stretch."""
+    calls = []
+
+    def counted(x):
+        calls.append(x)
+        return excess(x)
+
+    share = warp_mesh._kept_share(counted, excess(0.0), excess(1.0))
+    assert -warp_mesh.HEAD_SEARCH_TOLERANCE < excess(share) <= 0.0
+    assert len(calls) < 8, len(calls)
+
+
 def test_the_rings_follow_the_head_less_towards_the_crop_border(renderer):
     shares = {share: renderer.mesh.points[rows] for share, rows in renderer.mesh.head_groups}
     assert sorted(shares) == sorted({1.0, *warp_mesh.RING_FOLLOW})

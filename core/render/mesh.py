@@ -193,8 +193,7 @@ def limit_head(mesh: WarpMesh, head: np.ndarray) -> np.ndarray:
     full = band_stretch(mesh, head)
     if full <= HEAD_KNEE:
         return head
-    span = HEAD_LIMIT - HEAD_KNEE
-    wanted = HEAD_KNEE + span * np.tanh((full - HEAD_KNEE) / span)
+    wanted = soft_limit(full)
     in_place = _travelling(head, 0.0, mesh.centre)
     in_place_stretch = band_stretch(mesh, in_place)
     if in_place_stretch <= wanted:
@@ -204,6 +203,15 @@ def limit_head(mesh: WarpMesh, head: np.ndarray) -> np.ndarray:
         held = partial(align.scale_motion, in_place, centre=mesh.centre)
         ends = (-wanted, in_place_stretch - wanted)  # no motion at all stretches nothing
     return held(_kept_share(lambda share: band_stretch(mesh, held(share)) - wanted, *ends))
+
+
+def soft_limit(stretch: float) -> float:
+    """The stretch a head motion that would stretch the band by ``stretch`` is held back to: itself up to
+    ``HEAD_KNEE``, beyond it compressed smoothly (tanh) towards ``HEAD_LIMIT``."""
+    if stretch <= HEAD_KNEE:
+        return stretch
+    span = HEAD_LIMIT - HEAD_KNEE
+    return HEAD_KNEE + span * float(np.tanh((stretch - HEAD_KNEE) / span))
 
 
 def _kept_share(excess, at_none: float, at_all: float) -> float:
