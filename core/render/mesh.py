@@ -8,8 +8,8 @@ the crop border, so the band that absorbs the head's motion is as wide as the cr
 (rings at fixed multiples of the face's size ran into the crop edge beside a wide face, and a head moving a
 few percent of the crop folded the hair between them and the border). The rings follow the face outline's
 own motion too, beyond the head's rigid motion (a cheek that widens as the head turns towards the camera,
-a chin that drops), by the same shares: each ring point the outline point on its ray from the face's
-centre. The hair beside a turning cheek turns with it, as it does on the head; following the head's rigid
+a chin that drops), by the same shares: each ring point follows the outline point on its ray from the
+face's centre. The hair beside a turning cheek turns with it, as it does on the head; following the head's rigid
 motion alone, the rings left the band between the outline and the first ring to take all of the cheek's
 motion, and on a fast turn the hair beside the cheek was crushed into a streaked strip with a notch at the
 jaw.
@@ -219,8 +219,9 @@ def _kept_share(excess, at_none: float, at_all: float) -> float:
     it; ``excess`` rises with the share, ``at_none`` (share 0) is at most 0 and ``at_all`` (share 1) above.
 
     Regula falsi, with the Illinois step against a side that stays put: the stretch is smooth in the share
-    but for kinks where its worst triangle changes: five measures of the band on average, where halving the
-    interval took ten, and closer to the limit (over the held-back frames of three hand-held drivers)."""
+    but for kinks where its worst triangle changes. Over the held-back frames of three hand-held drivers it
+    measured the band about five times a frame, where halving the interval took ten, and ended closer below
+    the limit's stretch."""
     low, high = 0.0, 1.0
     low_excess = at_none  # as measured, for the stopping test
     low_weight, high_weight = at_none, at_all  # as the Illinois step scales them
