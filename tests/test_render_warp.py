@@ -407,6 +407,28 @@ def test_a_68_point_source_mesh_also_renders(bundled_source):
     assert out.overlay_alpha is not None and out.overlay_alpha.max() > 0.5
 
 
+def test_a_68_point_meshs_rings_follow_its_jaw_not_its_brows(bundled_source):
+    """A 68-point face's outline runs along the brows: a brow raise is the face's expression, and the hair
+    above stays; a widening jaw carries the rings beside it, as the dense mesh's outline does."""
+    crop = bundled_source.crop
+    sparse = SourceFace([SourceShot(crop.rgb, crop.landmarks, None)], 512, bundled_source.crop_from_still,
+                        bundled_source.still_rgb)
+    warp = WarpRenderer()
+    warp.prepare(sparse)
+    mesh, landmarks = warp.mesh, crop.landmarks.astype(np.float64)
+    above = mesh.rings.rows[mesh.points[mesh.rings.rows, 1] < landmarks[17:27, 1].min() - 10]
+    beside = mesh.rings.rows[mesh.points[mesh.rings.rows, 0] < landmarks[0:17, 0].min() - 10]
+    assert len(above) >= 4 and len(beside) >= 4
+    raised = landmarks.copy()
+    raised[17:27, 1] -= 8.0
+    points = warp_mesh.target_points(mesh, raised, np.eye(2, 3))
+    np.testing.assert_allclose(points[above], mesh.points[above], atol=1e-9)
+    wide = landmarks.copy()
+    wide[0:8, 0] -= 8.0
+    points = warp_mesh.target_points(mesh, wide, np.eye(2, 3))
+    assert (points[beside, 0] < mesh.points[beside, 0] - 1.0).any()
+
+
 def test_a_smile_with_teeth_folds_shut_without_tearing(bundled_source, renderer):
     """The bundled still smiles with its teeth; a driver whose neutral mouth is shut closes it: the opening
     shrinks away with no triangle turned over, and its teeth give way to the lips."""

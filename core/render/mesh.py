@@ -113,7 +113,8 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
     ``features``: control indices whose motion untangling must keep, and whose triangles it leaves as they
     are (lips and eyes: their openings close and fold by design, and the mouth and lid painting covers them).
     ``face_outline``: control indices of the face outline, near which the motion is smoothed;
-    ``contours``: control indices that smoothing leaves exact besides the features (the brows);
+    ``contours``: control indices that smoothing leaves exact besides the features (the brows), and whose own
+    motion the rings do not follow (a 68-point outline runs along the brows: a brow raise is not the head's);
     ``mouth``: control indices of the inner lips' upper and lower halves, corner to corner and in step
     (``_mouth_strips``).
     """
@@ -122,6 +123,8 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
     centre = control.mean(0)
     anchors, anchor_weights = _resample_closed(control, hull, RING_POINTS)
     outline = (control[anchors] * anchor_weights[..., None]).sum(axis=1)
+    if contours is not None:
+        anchor_weights = np.where(np.isin(anchors, contours), 0.0, anchor_weights)
     inset = 0.03 * crop_size
     reach = _border_reach(centre, outline, crop_size)
     extra, follow, ring_anchors, ring_weights = [], [], [], []

@@ -58,7 +58,7 @@ class WarpRenderer:
         control = self._control(crop.landmarks, crop.dense)
         self.lips = self._lip_indices()
         self.mesh = warp_mesh.build_mesh(control, source.crop_size, self._feature_indices(), self._outline(),
-                                         np.array(mpt.BROW_POINTS) if self.uses_dense else None,
+                                         self._brow_points(),
                                          (self.lips.upper, self.lips.lower))
         self.mouth = mouth.MouthPainter(crop.rgb, control[self.lips.upper], control[self.lips.lower],
                                         control[self.lips.outer])
@@ -134,6 +134,12 @@ class WarpRenderer:
         """The dense mesh's face outline, whose wobble the mesh smooths (68 points are too sparse to wobble
         against each other: three edges from the jaw would reach the brows)."""
         return np.array(mpt.FACE_OVAL) if self.uses_dense else None
+
+    def _brow_points(self) -> np.ndarray:
+        """The brows' control indices: contours the mesh neither smooths nor lets the rings follow."""
+        if self.uses_dense:
+            return np.array(mpt.BROW_POINTS)
+        return np.array(ibug68.RIGHT_BROW + ibug68.LEFT_BROW)
 
     def _eye_indices(self):
         if self.uses_dense:
