@@ -46,6 +46,13 @@ class PasteBack:
             m = crop_from_still.astype(np.float32)
             self.qx = m[0, 0] * xs + m[0, 1] * ys + (m[0, 2] - 0.5)
             self.qy = m[1, 0] * xs + m[1, 1] * ys + (m[1, 2] - 0.5)
+            # Where each region pixel's own crop position lands in the still, in OpenCV's convention: the
+            # still position of a crop position moved by d is then this plus the linear part applied to d.
+            t = self.still_from_crop
+            self.in_still = np.stack([t[0, 0] * (self.qx + 0.5) + t[0, 1] * (self.qy + 0.5) + (t[0, 2] - 0.5),
+                                      t[1, 0] * (self.qx + 0.5) + t[1, 1] * (self.qy + 0.5) + (t[1, 2] - 0.5)],
+                                     axis=-1)
+            self.linear = np.hstack([t[:, :2], np.zeros((2, 1), np.float32)])
 
     def __call__(self, rendered: RenderedFace) -> PastedFrame:
         height, width = self.still_rgb.shape[:2]
@@ -61,10 +68,10 @@ class PasteBack:
         if len(rows) == 0:
             return PastedFrame(rgb, alpha, matte_full)
         r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1  # the active box only
-        qx, qy, matte = self.qx[r0:r1, c0:c1], self.qy[r0:r1, c0:c1], matte[r0:r1, c0:c1]
+        matte = matte[r0:r1, c0:c1]
         y0, x0 = y0 + r0, x0 + c0
         y1, x1 = y0 + (r1 - r0), x0 + (c1 - c0)
-        warped, warped_alpha = self._warped(rendered, qx, qy, y0, y1, x0, x1)
+        warped, warped_alpha = self._warped(rendered, (r0, r1, c0, c1), y0, y1, x0, x1)
         m = matte[..., None]
         block = rgb[y0:y1, x0:x1]
         block += (warped - block) * m  # exact where the matte is 0: x + 0 * y == x
@@ -74,8 +81,11 @@ class PasteBack:
         matte_full[y0:y1, x0:x1] = matte
         return PastedFrame(rgb, alpha, matte_full)
 
-    def _warped(self, rendered: RenderedFace, qx, qy, y0, y1, x0, x1):
-        """The face at full resolution over the active box, and its alpha (None for opaque stills)."""
+    def _warped(self, rendered: RenderedFace, active, y0, y1, x0, x1):
+        """The face at full resolution over the active box (``active``: its rows and columns in the region),
+        and its alpha (None for opaque stills)."""
+        r0, r1, c0, c1 = active
+        qx, qy = self.qx[r0:r1, c0:c1], self.qy[r0:r1, c0:c1]
         if rendered.source_map is None:
             warped = cv2.remap(rendered.rgb, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             return warped, None if self.still_alpha is None else self.still_alpha[y0:y1, x0:x1]
@@ -83,29 +93,45 @@ class PasteBack:
         # would be a visible error in still pixels when the face is much larger than the crop.
         moved = cv2.remap(rendered.source_map - self.centres, qx, qy, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
-        mx, my = moved[..., 0], moved[..., 1]
-        mx += qx + 0.5
-        my += qy + 0.5
-        t = self.still_from_crop
-        sx = t[0, 0] * mx
-        sx += t[0, 1] * my
-        sx += t[0, 2] - 0.5
-        sy = t[1, 0] * mx
-        sy += t[1, 1] * my
-        sy += t[1, 2] - 0.5
-        warped = cv2.remap(self.still_rgb, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        in_still = cv2.transform(moved, self.linear)
+        in_still += self.in_still[r0:r1, c0:c1]
+        warped = cv2.remap(self.still_rgb, in_still, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         warped_alpha = None
         if self.still_alpha is not None:
-            warped_alpha = cv2.remap(self.still_alpha, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            warped_alpha = cv2.remap(self.still_alpha, in_still, None, cv2.INTER_LINEAR,
+                                     borderMode=cv2.BORDER_REPLICATE)
         if rendered.overlay is not None:
-            over_a = cv2.remap(rendered.overlay_alpha, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                               borderValue=0)
-            if over_a.any():
-                over = cv2.remap(rendered.overlay, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-                warped += (over - warped) * over_a[..., None]
-                if warped_alpha is not None:
-                    warped_alpha = np.maximum(warped_alpha, over_a)
+            self._composite_overlay(rendered, warped, warped_alpha, active)
         return warped, warped_alpha
+
+    def _composite_overlay(self, rendered: RenderedFace, warped, warped_alpha, active) -> None:
+        """Paints the renderer's overlay (mouth, lids) over ``warped``, resampling only the part of the
+        active box that the overlay's own box can reach (it covers a few percent of the crop)."""
+        rows, cols = np.flatnonzero(rendered.overlay_alpha.any(1)), np.flatnonzero(rendered.overlay_alpha.any(0))
+        if len(rows) == 0:
+            return
+        corners = np.array([[cols[0] - 1, rows[0] - 1], [cols[-1] + 2, rows[0] - 1],
+                            [cols[-1] + 2, rows[-1] + 2], [cols[0] - 1, rows[-1] + 2]], dtype=np.float64)
+        reach = align.apply(self.still_from_crop.astype(np.float64), corners)  # a box around it in the still
+        r0, r1, c0, c1 = active
+        region_x0, region_y0 = self.region[:2]
+        b0 = max(int(np.floor(reach[:, 1].min())) - 1 - region_y0, r0)
+        b1 = min(int(np.ceil(reach[:, 1].max())) + 2 - region_y0, r1)
+        a0 = max(int(np.floor(reach[:, 0].min())) - 1 - region_x0, c0)
+        a1 = min(int(np.ceil(reach[:, 0].max())) + 2 - region_x0, c1)
+        if b1 <= b0 or a1 <= a0:
+            return
+        qx, qy = self.qx[b0:b1, a0:a1], self.qy[b0:b1, a0:a1]
+        over_a = cv2.remap(rendered.overlay_alpha, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                           borderValue=0)
+        if not over_a.any():
+            return
+        over = cv2.remap(rendered.overlay, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        block = warped[b0 - r0:b1 - r0, a0 - c0:a1 - c0]
+        block += (over - block) * over_a[..., None]
+        if warped_alpha is not None:
+            alpha_block = warped_alpha[b0 - r0:b1 - r0, a0 - c0:a1 - c0]
+            np.maximum(alpha_block, over_a, out=alpha_block)
 
 
 def paste_back(still_rgb: np.ndarray, still_alpha: np.ndarray | None, crop_from_still: np.ndarray,

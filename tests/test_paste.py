@@ -64,3 +64,26 @@ def test_alpha_is_warped_with_the_colour():
     edge_after = np.flatnonzero(pasted.alpha[row] < 0.5)[0]
     assert edge_after == edge_before + 10
     assert np.array_equal(pasted.alpha[pasted.matte == 0], alpha[pasted.matte == 0])
+
+
+def test_the_overlay_is_painted_where_its_box_lands_and_nowhere_else():
+    """The renderer's overlay (mouth, lids) covers a small box of the crop; paste-back resamples only the
+    part of the still that box can reach, on a turned and scaled crop as on any other."""
+    still = _still()
+    crop_from_still = align.similarity_from_params(256 / 900, 0.3, (-50.0, -20.0))
+    plain = _shift_render(256, (3.0, 0.0))
+    overlay, overlay_alpha = np.zeros((256, 256, 3), np.float32), np.zeros((256, 256), np.float32)
+    box = (140, 100, 170, 120)  # x0, y0, x1, y1 in the crop, inside the matte's flat top
+    overlay[box[1]:box[3], box[0]:box[2]] = (1.0, 0.0, 0.0)
+    overlay_alpha[box[1]:box[3], box[0]:box[2]] = 1.0
+    painted = RenderedFace(plain.rgb, plain.matte, plain.source_map, overlay, overlay_alpha)
+    without, with_overlay = (paste_back(still, None, crop_from_still, r).rgb for r in (plain, painted))
+    ys, xs = np.mgrid[0:1200, 0:1200].astype(np.float64) + 0.5
+    in_crop = align.apply(crop_from_still, np.stack([xs.ravel(), ys.ravel()], 1)).reshape(1200, 1200, 2)
+    def within(margin):
+        return ((in_crop[..., 0] > box[0] + margin) & (in_crop[..., 0] < box[2] - margin)
+                & (in_crop[..., 1] > box[1] + margin) & (in_crop[..., 1] < box[3] - margin))
+    inside, reach = within(1.0), within(-1.0)
+    assert inside.sum() > 5000  # the box is about 30 x 20 crop pixels, 3.5 still pixels each way
+    assert np.abs(with_overlay[inside] - [1.0, 0.0, 0.0]).max() < 1e-5
+    assert np.array_equal(with_overlay[~reach], without[~reach])
