@@ -178,7 +178,7 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
 
 def target_points(mesh: WarpMesh, control_target: np.ndarray, head: np.ndarray) -> np.ndarray:
     """Target positions of every mesh point: landmarks as given, the rest following ``head`` partly."""
-    rigid = _carried(mesh, head)  # the whole mesh carried by the head alone
+    rigid = _carry(mesh.points, mesh.head_groups, head, mesh.centre)  # the whole mesh carried by the head alone
     out = rigid.copy()
     out[: mesh.control_count] = smooth_motion(mesh, control_target, rigid[: mesh.control_count])
     outline_motion = out[: mesh.control_count] - rigid[: mesh.control_count]  # the face's own, beyond the head's
@@ -257,11 +257,7 @@ def band_stretch(mesh: WarpMesh, head: np.ndarray) -> float:
     affine map's largest singular value or of the inverse of its smallest; a triangle turned over counts
     as squeezed to a thousandth. The triangles the head carries whole only take its scale."""
     band = mesh.band
-    carried = band.points.copy()
-    for share, rows in band.groups:
-        motion = align.scale_motion(head, share, mesh.centre)
-        carried[rows] = band.points[rows] @ motion[:, :2].T + motion[:, 2]
-    corners = carried[band.triangles]
+    corners = _carry(band.points, band.groups, head, mesh.centre)[band.triangles]
     edges = np.stack([corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]], axis=-1)
     maps = edges @ band.inverse_edges
     # The singular values of 2x2 maps in closed form: the search calls this a dozen times a frame.
@@ -290,12 +286,15 @@ def _share_groups(shares: np.ndarray) -> list[tuple[float, np.ndarray]]:
     return [(float(share), np.flatnonzero(shares == share)) for share in np.unique(shares) if share > 0.0]
 
 
-def _carried(mesh: WarpMesh, head: np.ndarray) -> np.ndarray:
-    """The mesh's points carried by the head's rigid motion alone, each group by its share of it."""
-    points = mesh.points.copy()
-    for share, rows in mesh.head_groups:
-        points[rows] = align.apply(align.scale_motion(head, share, mesh.centre), mesh.points[rows])
-    return points
+def _carry(points: np.ndarray, groups: list[tuple[float, np.ndarray]], head: np.ndarray,
+           centre: np.ndarray) -> np.ndarray:
+    """``points`` carried by the head's rigid motion alone, each group (``_share_groups``) by its share of
+    it; the rest stay. In float64: the band's stretch is measured on them."""
+    carried = points.copy()
+    for share, rows in groups:
+        motion = align.scale_motion(head, share, centre)
+        carried[rows] = points[rows] @ motion[:, :2].T + motion[:, 2]
+    return carried
 
 
 def smooth_motion(mesh: WarpMesh, control_target: np.ndarray, control_rigid: np.ndarray) -> np.ndarray:
