@@ -46,13 +46,11 @@ class PasteBack:
             m = crop_from_still.astype(np.float32)
             self.qx = m[0, 0] * xs + m[0, 1] * ys + (m[0, 2] - 0.5)
             self.qy = m[1, 0] * xs + m[1, 1] * ys + (m[1, 2] - 0.5)
-            # Where each region pixel's own crop position lands in the still, in OpenCV's convention: the
-            # still position of a crop position moved by d is then this plus the linear part applied to d.
-            t = self.still_from_crop
-            self.in_still = np.stack([t[0, 0] * (self.qx + 0.5) + t[0, 1] * (self.qy + 0.5) + (t[0, 2] - 0.5),
-                                      t[1, 0] * (self.qx + 0.5) + t[1, 1] * (self.qy + 0.5) + (t[1, 2] - 0.5)],
-                                     axis=-1)
-            self.linear = np.hstack([t[:, :2], np.zeros((2, 1), np.float32)])
+            # The region's pixels in OpenCV's convention: a pixel whose crop position moves by d samples the
+            # still here plus the crop-to-still linear part applied to d.
+            self.in_still = np.stack(np.meshgrid(np.arange(x0, x1, dtype=np.float32),
+                                                 np.arange(y0, y1, dtype=np.float32)), axis=-1)
+            self.linear = np.hstack([self.still_from_crop[:, :2], np.zeros((2, 1), np.float32)])
 
     def __call__(self, rendered: RenderedFace) -> PastedFrame:
         height, width = self.still_rgb.shape[:2]
