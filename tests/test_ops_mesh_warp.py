@@ -297,6 +297,30 @@ def test_bad_arguments_are_refused_with_a_clear_message():
         ops.mesh_warp(image[0], pts, pts, torch.tensor([[0, 1, 2]]))
 
 
+@pytest.mark.parametrize("device", DEVICES)
+def test_the_raw_ops_refuse_mismatched_buffers_and_gradients(device):
+    """The registered ops check what the Python wrapper would have: a caller of torch.ops directly gets
+    the op's name and the problem, not a read past a buffer."""
+    require_kernel("mesh_warp_backward", device)
+    lib = torch.ops.portrait_animator
+    gen = fresh_generator()
+    image, src, dst, tris, _ = make_case("mesh", gen, device=device)
+    tris = tris.int()
+    h, w = image.shape[-2:]
+    warped, grid, index = lib.mesh_warp(image, src, dst, tris, h, w, 1, True, True)
+    with pytest.raises(RuntimeError, match=r"mesh_warp_out: out must be a contiguous \(N, C, H_out, W_out\)"):
+        lib.mesh_warp_out(image, src, dst, tris, 1, warped[:, :1].clone())
+    with pytest.raises(RuntimeError, match="mesh_warp_grid: points must be float32 or float64"):
+        lib.mesh_warp_grid(src.half(), dst.half(), tris, h, w)
+    with pytest.raises(RuntimeError, match="mesh_warp_grid_backward: grad_grid must be"):
+        lib.mesh_warp_grid_backward(grid[..., :1].contiguous(), src, dst, tris, index)
+    with pytest.raises(RuntimeError, match=r"mesh_warp_backward: grad_out must be \(N, C, H_out, W_out\)"):
+        lib.mesh_warp_backward(warped.double(), None, image, src, dst, tris, index, 1, [True, True, True])
+    with pytest.raises(RuntimeError, match="mesh_warp_backward: grad_grid must be"):
+        lib.mesh_warp_backward(torch.randn_like(warped), grid.double(), image, src, dst, tris, index, 1,
+                               [True, True, True])
+
+
 def test_backend_choice(monkeypatch):
     require_kernel("mesh_warp", "cpu")
     image, src, dst, tris, _ = make_case("mesh", fresh_generator())

@@ -63,4 +63,34 @@ inline void check_triangle_index(const char* op, const at::Tensor& index, int64_
               index.scalar_type(), " on ", index.device());
 }
 
+// The grid-only ops take no image: their points are float32 or float64.
+inline void check_grid_mesh(const char* op, const at::Tensor& src_points, const at::Tensor& dst_points,
+                            const at::Tensor& triangles) {
+  TORCH_CHECK(src_points.scalar_type() == at::kFloat || src_points.scalar_type() == at::kDouble, op,
+              ": points must be float32 or float64, got ", src_points.scalar_type());
+  check_mesh(op, src_points, dst_points, triangles, src_points.scalar_type(), src_points.device());
+}
+
+inline void check_out_tensor(const char* op, const at::Tensor& out, const at::Tensor& image) {
+  TORCH_CHECK(out.dim() == 4 && out.size(0) == image.size(0) && out.size(1) == image.size(1) &&
+                  out.scalar_type() == image.scalar_type() && out.device() == image.device() &&
+                  out.is_contiguous(),
+              op, ": out must be a contiguous (N, C, H_out, W_out) ", image.scalar_type(),
+              " tensor matching the image's N and C, got ", out.sizes(), " ", out.scalar_type());
+}
+
+inline void check_grad_out(const char* op, const at::Tensor& grad_out, const at::Tensor& image, int64_t out_height,
+                           int64_t out_width) {
+  TORCH_CHECK(grad_out.sizes() == at::IntArrayRef({image.size(0), image.size(1), out_height, out_width}) &&
+                  grad_out.scalar_type() == image.scalar_type(),
+              op, ": grad_out must be (N, C, H_out, W_out) in the image dtype");
+}
+
+inline void check_grad_grid(const char* op, const at::Tensor& grad_grid, const at::Tensor& src_points,
+                            int64_t out_height, int64_t out_width) {
+  TORCH_CHECK(grad_grid.sizes() == at::IntArrayRef({src_points.size(0), out_height, out_width, 2}) &&
+                  grad_grid.scalar_type() == src_points.scalar_type(),
+              op, ": grad_grid must be (N, H_out, W_out, 2) in the points dtype");
+}
+
 }  // namespace portrait_animator

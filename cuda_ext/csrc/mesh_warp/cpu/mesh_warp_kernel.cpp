@@ -605,11 +605,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> mesh_warp_cpu(const at::Tensor& i
 void mesh_warp_out_cpu(const at::Tensor& image_in, const at::Tensor& src_in, const at::Tensor& dst_in,
                        const at::Tensor& tris_in, int64_t padding_mode, at::Tensor& out) {
   check_mesh_warp_inputs("mesh_warp_out", image_in, src_in, dst_in, tris_in, padding_mode);
-  TORCH_CHECK(out.dim() == 4 && out.size(0) == image_in.size(0) && out.size(1) == image_in.size(1) &&
-                  out.scalar_type() == image_in.scalar_type() && out.device() == image_in.device() &&
-                  out.is_contiguous(),
-              "mesh_warp_out: out must be a contiguous (N, C, H_out, W_out) ", image_in.scalar_type(),
-              " tensor matching the image's N and C, got ", out.sizes(), " ", out.scalar_type());
+  check_out_tensor("mesh_warp_out", out, image_in);
   const at::Tensor image = image_in.contiguous(), src = src_in.contiguous(), dst = dst_in.contiguous(),
                    tris = tris_in.contiguous();
   const WarpShape sh = warp_shape(image, src, tris, out.size(2), out.size(3));
@@ -623,9 +619,7 @@ void mesh_warp_out_cpu(const at::Tensor& image_in, const at::Tensor& src_in, con
 
 std::tuple<at::Tensor, at::Tensor> mesh_warp_grid_cpu(const at::Tensor& src_in, const at::Tensor& dst_in,
                                                       const at::Tensor& tris_in, int64_t out_h, int64_t out_w) {
-  TORCH_CHECK(src_in.scalar_type() == at::kFloat || src_in.scalar_type() == at::kDouble,
-              "mesh_warp_grid: points must be float32 or float64, got ", src_in.scalar_type());
-  check_mesh("mesh_warp_grid", src_in, dst_in, tris_in, src_in.scalar_type(), src_in.device());
+  check_grid_mesh("mesh_warp_grid", src_in, dst_in, tris_in);
   check_out_size("mesh_warp_grid", out_h, out_w);
   const at::Tensor src = src_in.contiguous(), dst = dst_in.contiguous(), tris = tris_in.contiguous();
   const WarpShape sh = warp_shape(at::Tensor(), src, tris, out_h, out_w);
@@ -646,16 +640,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> mesh_warp_backward_cpu(
   check_mesh_warp_inputs("mesh_warp_backward", image_in, src_in, dst_in, tris_in, padding_mode);
   check_triangle_index("mesh_warp_backward", index_in, image_in.size(0), image_in.device());
   const int64_t out_h = index_in.size(1), out_w = index_in.size(2);
-  TORCH_CHECK(grad_out_in.sizes() == at::IntArrayRef({image_in.size(0), image_in.size(1), out_h, out_w}) &&
-                  grad_out_in.scalar_type() == image_in.scalar_type(),
-              "mesh_warp_backward: grad_out must be (N, C, H_out, W_out) in the image dtype");
+  check_grad_out("mesh_warp_backward", grad_out_in, image_in, out_h, out_w);
   const at::Tensor image = image_in.contiguous(), src = src_in.contiguous(), dst = dst_in.contiguous(),
                    tris = tris_in.contiguous(), index = index_in.contiguous(), grad_out = grad_out_in.contiguous();
   at::Tensor grad_grid;
   if (grad_grid_in.has_value() && grad_grid_in->defined()) {
-    TORCH_CHECK(grad_grid_in->sizes() == at::IntArrayRef({image.size(0), out_h, out_w, 2}) &&
-                    grad_grid_in->scalar_type() == src.scalar_type(),
-                "mesh_warp_backward: grad_grid must be (N, H_out, W_out, 2) in the points dtype");
+    check_grad_grid("mesh_warp_backward", *grad_grid_in, src, out_h, out_w);
     grad_grid = grad_grid_in->contiguous();
   }
   const WarpShape sh = warp_shape(image, src, tris, out_h, out_w);
@@ -693,14 +683,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> mesh_warp_backward_cpu(
 std::tuple<at::Tensor, at::Tensor> mesh_warp_grid_backward_cpu(const at::Tensor& grad_grid_in,
                                                                const at::Tensor& src_in, const at::Tensor& dst_in,
                                                                const at::Tensor& tris_in, const at::Tensor& index_in) {
-  TORCH_CHECK(src_in.scalar_type() == at::kFloat || src_in.scalar_type() == at::kDouble,
-              "mesh_warp_grid_backward: points must be float32 or float64, got ", src_in.scalar_type());
-  check_mesh("mesh_warp_grid_backward", src_in, dst_in, tris_in, src_in.scalar_type(), src_in.device());
+  check_grid_mesh("mesh_warp_grid_backward", src_in, dst_in, tris_in);
   check_triangle_index("mesh_warp_grid_backward", index_in, src_in.size(0), src_in.device());
   const int64_t out_h = index_in.size(1), out_w = index_in.size(2);
-  TORCH_CHECK(grad_grid_in.sizes() == at::IntArrayRef({src_in.size(0), out_h, out_w, 2}) &&
-                  grad_grid_in.scalar_type() == src_in.scalar_type(),
-              "mesh_warp_grid_backward: grad_grid must be (N, H_out, W_out, 2) in the points dtype");
+  check_grad_grid("mesh_warp_grid_backward", grad_grid_in, src_in, out_h, out_w);
   const at::Tensor src = src_in.contiguous(), dst = dst_in.contiguous(), tris = tris_in.contiguous(),
                    index = index_in.contiguous(), grad_grid = grad_grid_in.contiguous();
   const WarpShape sh = warp_shape(at::Tensor(), src, tris, out_h, out_w);
