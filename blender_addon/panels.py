@@ -68,12 +68,17 @@ class PORTRAIT_ANIMATOR_PT_main(bpy.types.Panel):
         draw_render_controls(layout, context)
 
 
-class PORTRAIT_ANIMATOR_PT_expressions(bpy.types.Panel):
-    bl_label = "Expressions"
+class _SidebarSubPanel:
+    """A section under the main panel in the 3D view's sidebar tab."""
+
     bl_space_type = 'VIEW_3D'
     bl_region_type = 'UI'
     bl_category = SIDEBAR_TAB
     bl_parent_id = "PORTRAIT_ANIMATOR_PT_main"
+
+
+class PORTRAIT_ANIMATOR_PT_expressions(_SidebarSubPanel, bpy.types.Panel):
+    bl_label = "Expressions"
 
     @classmethod
     def poll(cls, context):
@@ -91,12 +96,8 @@ class PORTRAIT_ANIMATOR_PT_expressions(bpy.types.Panel):
             layout.prop(head, "rotation_euler", text="")
 
 
-class PORTRAIT_ANIMATOR_PT_motion(bpy.types.Panel):
+class PORTRAIT_ANIMATOR_PT_motion(_SidebarSubPanel, bpy.types.Panel):
     bl_label = "Motion"
-    bl_space_type = 'VIEW_3D'
-    bl_region_type = 'UI'
-    bl_category = SIDEBAR_TAB
-    bl_parent_id = "PORTRAIT_ANIMATOR_PT_main"
     bl_options = {'DEFAULT_CLOSED'}
 
     def draw(self, context):
@@ -112,12 +113,8 @@ class PORTRAIT_ANIMATOR_PT_motion(bpy.types.Panel):
         layout.prop(settings, "close_open_mouth")
 
 
-class PORTRAIT_ANIMATOR_PT_engine(bpy.types.Panel):
+class PORTRAIT_ANIMATOR_PT_engine(_SidebarSubPanel, bpy.types.Panel):
     bl_label = "Engine"
-    bl_space_type = 'VIEW_3D'
-    bl_region_type = 'UI'
-    bl_category = SIDEBAR_TAB
-    bl_parent_id = "PORTRAIT_ANIMATOR_PT_main"
     bl_options = {'DEFAULT_CLOSED'}
 
     def draw(self, context):
