@@ -23,13 +23,21 @@ class EngineTaskOperator:
     def start(self, context):
         raise NotImplementedError
 
-    def execute(self, context):
+    def _begin(self, context):
+        """(the started task, None), or (None, the operator's result) where starting already ended it: an
+        error, or a report that there was nothing to run."""
         try:
             started = self.start(context)
         except AddonError as error:
-            return self._reported(('ERROR', str(error)))
+            return None, self._reported(('ERROR', str(error)))
         if not isinstance(started, tasks.EngineTask):
-            return self._reported(started)
+            return None, self._reported(started)
+        return started, None
+
+    def execute(self, context):
+        started, ended = self._begin(context)
+        if started is None:
+            return ended
         try:
             report = started.wait(context, on_poll=lambda task: status.show(context, task))
         except AddonError as error:
@@ -40,12 +48,9 @@ class EngineTaskOperator:
     def invoke(self, context, _event):
         if context.window is None:
             return self.execute(context)
-        try:
-            started = self.start(context)
-        except AddonError as error:
-            return self._reported(('ERROR', str(error)))
-        if not isinstance(started, tasks.EngineTask):
-            return self._reported(started)
+        started, ended = self._begin(context)
+        if started is None:
+            return ended
         self._task = started
         status.show(context, started)
         self._timer = context.window_manager.event_timer_add(POLL_SECONDS, window=context.window)
