@@ -118,7 +118,6 @@ class TargetShapes:
     landmarks: np.ndarray  # (F, 68, 2)
     dense: np.ndarray | None  # (F, 478, 2)
     frame_numbers: np.ndarray  # (F,)
-    neutral_row: int
 
 
 class MotionTransfer:
@@ -182,7 +181,7 @@ class MotionTransfer:
             out68[row] = mpt.to_ibug68(dense)
         return TargetShapes(out68.astype(np.float32),
                             None if out_dense is None else out_dense.astype(np.float32),
-                            track.frame_numbers.copy(), neutral)
+                            track.frame_numbers.copy())
 
     # ------------------------------------------------------------------------------------ helpers
     def _dense_regions(self) -> np.ndarray:

@@ -16,7 +16,7 @@ Both score a contiguous window of the clip (its middle, ``max_frames`` long), so
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -140,15 +140,3 @@ def cross_pairs(stills: list[str], clips: list[str], groups: IdentityGroups, cou
         uses[still] += 1
         pairs.append((still, clip))
     return pairs
-
-
-@dataclass
-class Plan:
-    """What one evaluation run covers: clips, stills, K values, window length and cross pairs."""
-
-    clips: list[str]
-    stills: list[str] = field(default_factory=list)
-    ks: tuple[int, ...] = DEFAULT_K
-    max_frames: int | None = None
-    protocols: tuple[str, ...] = ("self", "cross")
-    pairs: list[tuple[str, str]] = field(default_factory=list)

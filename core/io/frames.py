@@ -97,10 +97,6 @@ class FrameWriter:
                     if (match := name.match(entry.name)) and entry.name == os.path.basename(
                         self.path(int(match.group(1))))}  # exactly the name path(n) gives
 
-    def check_writable(self) -> None:
-        """Create the output folder and prove a file can be written there; ``OutputError`` if not."""
-        check_output_writable(self.folder)
-
     def remove_stale_partials(self) -> list[str]:
         """Remove partial files of this sequence left by a dead process of this host (see ``atomic``)."""
         names = [os.path.basename(self.pattern.prefix)]

@@ -55,10 +55,6 @@ def wrap(module: nn.Module, placement: Placement) -> nn.Module:
     return DistributedDataParallel(module, device_ids=ids)
 
 
-def unwrap(module: nn.Module) -> nn.Module:
-    return module.module if isinstance(module, DistributedDataParallel) else module
-
-
 def barrier(placement: Placement) -> None:
     if placement.distributed:
         dist.barrier()

@@ -71,10 +71,3 @@ def load_train_state(path: str, optimizers: dict[str, torch.optim.Optimizer]) ->
     for name, optimizer in optimizers.items():
         _restore_optimizer(name, optimizer, tensors, meta, path)
     return int(meta["step"]), meta["checkpoint"], tensors["rng.torch"]
-
-
-def read_state_step(path: str) -> tuple[int, str]:
-    """(step, checkpoint) of a training state, without touching any optimiser."""
-    with safe_open(path, framework="pt") as handle:
-        meta = dict(handle.metadata() or {})
-    return int(meta["step"]), meta["checkpoint"]
