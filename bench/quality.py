@@ -40,7 +40,10 @@ def main(argv=None) -> int:
     pairs = [tuple(p.split(":", 1)) for p in args.pairs] if args.pairs else DEFAULT_PAIRS
     instrument = DlibInstrument()
     rows = []
-    print(f"{'still':40s} {'driver':28s} {'id dist':>8s} {'mouth r':>16s} {'eyes r':>16s} {'eyes range':>10s} "
+    print("mouth r and eyes r: dlib on the output against dlib on the driver; in brackets, dlib on the driver "
+          "against the engine's tracker on it (how far the landmarkers agree), then dlib on the output against "
+          "that tracker (how far the output follows what the renderer was asked to draw)")
+    print(f"{'still':40s} {'driver':28s} {'id dist':>8s} {'mouth r':>24s} {'eyes r':>24s} {'eyes range':>10s} "
           f"{'s':>6s}")
     for still, clip in pairs:
         started = time.monotonic()
@@ -50,8 +53,10 @@ def main(argv=None) -> int:
         row["seconds"] = round(time.monotonic() - started, 1)
         rows.append(row)
         print(f"{still:40s} {clip:28s} {row['identity_distance']:8.3f} "
-              f"{row['mouth_correlation']:8.3f} ({row['mouth_tracker_agreement']:5.3f}) "
-              f"{row['eyes_correlation']:8.3f} ({row['eyes_tracker_agreement']:5.3f}) "
+              f"{row['mouth_correlation']:8.3f} ({row['mouth_tracker_agreement']:5.3f}, "
+              f"{row['mouth_follows_tracker']:5.3f}) "
+              f"{row['eyes_correlation']:8.3f} ({row['eyes_tracker_agreement']:5.3f}, "
+              f"{row['eyes_follow_tracker']:5.3f}) "
               f"{row['driver_eyes_range']:10.3f} {row['seconds']:6.1f}")
         sys.stdout.flush()
     if args.json:

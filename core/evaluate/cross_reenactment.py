@@ -3,7 +3,9 @@
 Identity must stay A's (dlib descriptor distance to the still) and motion must follow B's (correlation of
 the output's mouth- and eye-opening curves with the driver's, both measured by dlib's landmarks). Beside
 them, how far dlib agrees with the engine's own tracker on the driver itself: the renderer follows that
-tracker, so where the two landmarkers disagree on a real video, no output can follow dlib's curve closely.
+tracker, so where the two landmarkers disagree on a real video, no output can follow dlib's curve closely;
+and how far dlib's reading of the output follows that tracker's reading of the driver, which is what the
+renderer was asked to draw. The two split a low correlation between the landmarkers and the renderer.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ class CrossResult:
                 "eyes_correlation": round(self.eyes_correlation, 4),
                 "mouth_tracker_agreement": round(correlation(self.mouth_tracker, self.mouth_driver), 4),
                 "eyes_tracker_agreement": round(correlation(self.eyes_tracker, self.eyes_driver), 4),
+                "mouth_follows_tracker": round(correlation(self.mouth_output, self.mouth_tracker), 4),
+                "eyes_follow_tracker": round(correlation(self.eyes_output, self.eyes_tracker), 4),
                 "driver_mouth_range": round(float(np.ptp(self.mouth_driver)) if self.mouth_driver else 0.0, 4),
                 "driver_eyes_range": round(float(np.ptp(self.eyes_driver)) if self.eyes_driver else 0.0, 4),
                 "missed_output": self.missed_output, "missed_driver": self.missed_driver}
