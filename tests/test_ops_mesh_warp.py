@@ -214,13 +214,16 @@ def test_gradcheck_float64():
     assert torch.autograd.gradcheck(grid_only, [src.clone().requires_grad_(), dst.clone().requires_grad_()])
 
 
+def _raw_case(device):
+    """The registered ops and a mesh case in the ops' own argument types (int32 triangles)."""
+    image, src, dst, tris, _ = make_case("mesh", fresh_generator(), device=device)
+    return torch.ops.portrait_animator, image, src, dst, tris.int()
+
+
 @pytest.mark.parametrize("device", DEVICES)
 def test_opcheck(device):
     require_kernel("mesh_warp", device)
-    lib = torch.ops.portrait_animator
-    gen = fresh_generator()
-    image, src, dst, tris, _ = make_case("mesh", gen, device=device)
-    tris = tris.int()
+    lib, image, src, dst, tris = _raw_case(device)
     h, w = image.shape[-2:]
     for return_grid, return_index in ((False, False), (True, True), (False, True)):
         torch.library.opcheck(lib.mesh_warp.default, (image, src, dst, tris, h + 2, w - 3, 1, return_grid,
@@ -302,10 +305,7 @@ def test_the_raw_ops_refuse_mismatched_buffers_and_gradients(device):
     """The registered ops check what the Python wrapper would have: a caller of torch.ops directly gets
     the op's name and the problem, not a read past a buffer."""
     require_kernel("mesh_warp_backward", device)
-    lib = torch.ops.portrait_animator
-    gen = fresh_generator()
-    image, src, dst, tris, _ = make_case("mesh", gen, device=device)
-    tris = tris.int()
+    lib, image, src, dst, tris = _raw_case(device)
     h, w = image.shape[-2:]
     warped, grid, index = lib.mesh_warp(image, src, dst, tris, h, w, 1, True, True)
     with pytest.raises(RuntimeError, match=r"mesh_warp_out: out must be a contiguous \(N, C, H_out, W_out\)"):
