@@ -351,11 +351,18 @@ def _set_eye_opening(source: np.ndarray, shape: np.ndarray, ratio: np.ndarray, l
     the pair closes towards their meeting point. The lids between the corners keep the still's shape: the
     driver's lid points also slide along its lids (another eye's shape, tracking noise), and carried over,
     that slide bent the still's lid arc (lia_taylor driven by ``lp_d3``: an opening of 0.73 of the still's
-    where 0.92 was asked for). ``skins`` (upper, lower) per eye: skin that slides with each lid's closing.
+    where 0.92 was asked for). That shape goes where the expression put the eye's corners (a similarity):
+    left where it was on the still, it fell behind corners that a raised cheek or a turning head had moved,
+    the outline twisted, and the warp folded the eye (open-eye folds on 65-299 frames of the pairs looked
+    at, ``avatarify_jobs`` + ``lp_d12`` frame 80: the iris's dark spilled over the lower lid).
+    ``skins`` (upper, lower) per eye: skin that slides with each lid's closing.
     """
     shape = shape.copy()
     for eye, halves in enumerate(lids):
-        upper, lower = source[list(halves.upper)], source[list(halves.lower)]
+        corners = [halves.upper[0], halves.upper[-1]]
+        with_corners = align.fit_similarity(source[corners], shape[corners])
+        upper = align.apply(with_corners, source[list(halves.upper)])
+        lower = align.apply(with_corners, source[list(halves.lower)])
         axis = upper[-1] - upper[0]
         axis = axis / (np.linalg.norm(axis) + 1e-9)
         for side, (indices, own, other, own_is_upper) in enumerate(((halves.upper, upper, lower, True),

@@ -115,6 +115,25 @@ def test_lid_points_sliding_along_the_drivers_lids_leave_the_stills_lid_arc_alon
         np.testing.assert_allclose(shapes.dense[5][inner], src_dense[inner], atol=0.05)
 
 
+def test_an_eye_the_expression_moves_takes_its_lids_along(bundled_face):
+    """The expression may move an eye as a whole (a cheek raised under it, the far eye of a turning head):
+    the lids keep the still's shape and opening about the eye's corners, wherever those go. Kept where they
+    were on the still, the lids fell behind their own corners, the eye's outline twisted, and the mesh folded
+    the iris's dark over the lower lid."""
+    src68, src_dense = bundled_face["landmarks"], bundled_face["dense"]
+    raised68, raised_dense = src68.copy(), src_dense.copy()
+    right_eye = list(mpt.RIGHT_EYE_UPPER + mpt.RIGHT_EYE_LOWER)
+    raised68[36:42] += [0.0, -5.0]
+    raised_dense[right_eye] += [0.0, -5.0]
+    shapes = motion.MotionTransfer(MotionConfig(neutral="first"), src68, src_dense).transfer(
+        _track([src68, raised68], [src_dense, raised_dense]))
+    np.testing.assert_allclose(shapes.dense[1][right_eye] - src_dense[right_eye],
+                               np.broadcast_to([0.0, -5.0], (len(right_eye), 2)), atol=0.3)
+    upper, lower = list(mpt.RIGHT_EYE_UPPER), list(mpt.RIGHT_EYE_LOWER)
+    opening = align.mean_gap(shapes.dense[1][upper], shapes.dense[1][lower])
+    assert opening == pytest.approx(align.mean_gap(src_dense[upper], src_dense[lower]), rel=0.01)
+
+
 def test_68_point_drivers_move_the_dense_mesh_region_by_region(bundled_face):
     src68, src_dense = bundled_face["landmarks"], bundled_face["dense"]
     opened = src68.copy()
