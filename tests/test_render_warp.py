@@ -384,6 +384,32 @@ def test_the_irises_follow_the_drivers_gaze(bundled_source, renderer):
         assert np.abs(out.rgb[y, x] - _bilinear(crop.rgb, out.source_map[y, x])).max() < 0.01
 
 
+@pytest.mark.parametrize("glance", [-0.2, -0.1, 0.1, 0.2])
+def test_a_glance_folds_no_triangle_of_the_eye(bundled_source, renderer, glance):
+    """Anywhere the iris centre may go inside the opening, the eye's triangles keep their orientation and
+    the map stays continuous: Delaunay left the centre a small polygon of the lid points, a glance across
+    its chords folded the triangles either side, and the raster cut the pupil into a hard-edged square."""
+    crop = bundled_source.crop
+    dense = crop.dense.astype(np.float64).copy()
+    for upper, iris in ((mpt.RIGHT_EYE_UPPER, mpt.RIGHT_IRIS), (mpt.LEFT_EYE_UPPER, mpt.LEFT_IRIS)):
+        dense[list(iris)] += [glance * np.linalg.norm(dense[upper[-1]] - dense[upper[0]]), 0.0]
+    target = _target(bundled_source, dense=dense)
+    control, points = renderer.mesh_target(target)
+    mesh = renderer.mesh
+    eye_points = list(mpt.RIGHT_EYE_UPPER + mpt.RIGHT_EYE_LOWER + mpt.LEFT_EYE_UPPER + mpt.LEFT_EYE_LOWER)
+    eye_points += [mpt.FACE_MESH_COUNT, mpt.FACE_MESH_COUNT + 1]
+    of_eyes = np.isin(mesh.triangles, eye_points).any(axis=1)
+    assert not (warp_mesh.turned_over(mesh, points) & of_eyes).any()
+    out = renderer.render(target)
+    for upper, lower in ((mpt.RIGHT_EYE_UPPER, mpt.RIGHT_EYE_LOWER), (mpt.LEFT_EYE_UPPER, mpt.LEFT_EYE_LOWER)):
+        eye = control[list(upper) + list(lower)]
+        x0, y0 = np.floor(eye.min(0)).astype(int)
+        x1, y1 = np.ceil(eye.max(0)).astype(int)
+        box = out.source_map[y0:y1, x0:x1]
+        jumps = [np.linalg.norm(np.diff(box, axis=axis), axis=-1).max() for axis in (0, 1)]
+        assert max(jumps) < 3.0, jumps  # a fold jumps across the iris between neighbouring pixels
+
+
 def test_an_iris_stays_inside_its_eye():
     upper = np.array([[0.0, 10.0], [10.0, 5.0], [20.0, 4.0], [30.0, 5.0], [40.0, 10.0]])
     lower = np.array([[0.0, 10.0], [10.0, 14.0], [20.0, 15.0], [30.0, 14.0], [40.0, 10.0]])

@@ -107,7 +107,8 @@ class RingAnchors:
 
 def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None = None,
                face_outline: np.ndarray | None = None, contours: np.ndarray | None = None,
-               mouth: tuple[np.ndarray, np.ndarray] | None = None) -> WarpMesh:
+               mouth: tuple[np.ndarray, np.ndarray] | None = None,
+               irises: list[tuple[np.ndarray, np.ndarray, int]] | None = None) -> WarpMesh:
     """Rings and border around ``control`` (the face landmarks used by the warp) and a triangulation.
 
     ``features``: control indices whose motion untangling must keep, and whose triangles it leaves as they
@@ -116,7 +117,8 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
     ``contours``: control indices that smoothing leaves exact besides the features (the brows), and whose own
     motion the rings do not follow (a 68-point outline runs along the brows: a brow raise is not the head's);
     ``mouth``: control indices of the inner lips' upper and lower halves, corner to corner and in step
-    (``_mouth_strips``).
+    (``_mouth_strips``); ``irises``: for each eye whose iris centre is a control point, its upper and lower
+    lid halves (corner to corner) and the centre's index (``_iris_fan``).
     """
     control = np.asarray(control, dtype=np.float64)
     hull = ConvexHull(control).vertices
@@ -153,6 +155,8 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
     triangles = Delaunay(points).simplices.astype(np.int32)
     if mouth is not None:
         triangles = _mouth_strips(points, triangles, *mouth)
+    for upper, lower, centre_index in irises or ():
+        triangles = _iris_fan(points, triangles, upper, lower, centre_index)
     # Where a fold survives, the lowest-indexed triangle covers the pixel: face over rings over the frame.
     triangles = triangles[np.argsort((triangles >= len(control)).sum(axis=1), kind="stable")]
     movable = follow != 0.0  # NaN for landmarks: movable
@@ -355,6 +359,29 @@ def _mouth_strips(points: np.ndarray, triangles: np.ndarray, upper: np.ndarray, 
         strips += [(a, b, c), (a, c, d)]
     strips = np.array([t for t in strips if len(set(t)) == 3], np.int32)  # the corner strips are triangles
     return np.concatenate([triangles[~inside], strips])
+
+
+def _iris_fan(points: np.ndarray, triangles: np.ndarray, upper: np.ndarray, lower: np.ndarray,
+              centre: int) -> np.ndarray:
+    """``triangles`` with an eye opening re-cut into a fan from its iris centre to every lid point.
+
+    Delaunay joins the lids across the opening and leaves the iris centre a small polygon of its own (4 or
+    5 of the 16 lid points). A glance moves the centre across those chords, and the triangles on either
+    side fold over each other: the raster kept one of them, and the pupil was cut into a hard-edged dark
+    square, or the dark of the iris spilled over the lower lid (Jobs driven by ``lp_d12``, frame 80:
+    triangles of 37 px^2 turned over to -74). In a fan the centre may go anywhere in the opening that sees
+    every lid point, and the iris stretches and squeezes without a fold. An eye whose centre does not see
+    every lid point on the still (a kinked lid) keeps Delaunay's cut.
+    """
+    upper, lower = np.asarray(upper, np.int64), np.asarray(lower, np.int64)
+    loop = np.concatenate([upper, lower[-2:0:-1]])
+    fan = np.array([(centre, a, b) for a, b in zip(loop, np.roll(loop, -1))], np.int32)
+    areas = signed_areas(points, fan)
+    if not (np.all(areas > 0.0) or np.all(areas < 0.0)):
+        return triangles
+    in_eye = np.isin(triangles, np.append(loop, centre)).all(axis=1)
+    inside = in_eye & _inside_polygon(points[triangles].mean(axis=1), points[loop])
+    return np.concatenate([triangles[~inside], fan])
 
 
 def _inside_polygon(xy: np.ndarray, polygon: np.ndarray) -> np.ndarray:

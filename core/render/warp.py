@@ -58,8 +58,8 @@ class WarpRenderer:
         control = self._control(crop.landmarks, crop.dense)
         self.lips = self._lip_indices()
         self.mesh = warp_mesh.build_mesh(control, source.crop_size, self._feature_indices(), self._outline(),
-                                         self._brow_points(),
-                                         (self.lips.upper, self.lips.lower))
+                                         self._brow_points(), (self.lips.upper, self.lips.lower),
+                                         self._iris_fans())
         self.mouth = mouth.MouthPainter(crop.rgb, control[self.lips.upper], control[self.lips.lower],
                                         control[self.lips.outer])
         self.eyelids = EyelidPainter(crop.rgb, control, self._eye_indices(), self._brow_indices())
@@ -71,13 +71,7 @@ class WarpRenderer:
     def render(self, target: TargetFace) -> RenderedFace:
         source = self.source
         size = source.crop_size
-        control_dst = self._control(target.landmarks, target.dense)
-        head = align.fit_similarity(source.crop.landmarks[list(align.RIGID_68)],
-                                    target.landmarks[list(align.RIGID_68)])
-        limited = warp_mesh.limit_head(self.mesh, head)
-        if limited is not head:  # the face comes along: the rigid correction moves every landmark with it
-            control_dst = align.apply(align.compose(limited, align.invert(head)), control_dst).astype(np.float64)
-        dst_points = warp_mesh.target_points(self.mesh, control_dst, limited)
+        control_dst, dst_points = self.mesh_target(target)
         source_map = warp_mesh.sampling_map(self.mesh.points, dst_points, self.mesh.triangles, size)
         rgb = remap(source.crop.rgb, source_map)
         matte = self._matte(source_map)
@@ -101,6 +95,17 @@ class WarpRenderer:
                 matte[y0:y1, x0:x1] = np.maximum(matte[y0:y1, x0:x1], overlay_alpha[y0:y1, x0:x1])
         return RenderedFace(rgb=rgb, matte=matte, source_map=source_map, overlay=overlay_rgb,
                             overlay_alpha=overlay_alpha)
+
+    def mesh_target(self, target: TargetFace) -> tuple[np.ndarray, np.ndarray]:
+        """Where ``target`` puts the control points and every point of the mesh (the head held back where
+        the crop cannot carry it)."""
+        control_dst = self._control(target.landmarks, target.dense)
+        head = align.fit_similarity(self.source.crop.landmarks[list(align.RIGID_68)],
+                                    target.landmarks[list(align.RIGID_68)])
+        limited = warp_mesh.limit_head(self.mesh, head)
+        if limited is not head:  # the face comes along: the rigid correction moves every landmark with it
+            control_dst = align.apply(align.compose(limited, align.invert(head)), control_dst).astype(np.float64)
+        return control_dst, warp_mesh.target_points(self.mesh, control_dst, limited)
 
     # ------------------------------------------------------------------------------------ helpers
     def _control(self, landmarks68: np.ndarray, dense: np.ndarray | None) -> np.ndarray:
@@ -129,6 +134,13 @@ class WarpRenderer:
             irises = [mpt.FACE_MESH_COUNT, mpt.FACE_MESH_COUNT + 1] if self.moves_irises else []
             return np.array(face + irises)
         return np.arange(36, 68)
+
+    def _iris_fans(self):
+        """Each eye's lids and iris-centre control index, where the irises are control points."""
+        if not self.moves_irises:
+            return None
+        return [(np.array(upper), np.array(lower), mpt.FACE_MESH_COUNT + eye)
+                for eye, (upper, lower) in enumerate(self._eye_indices())]
 
     def _outline(self) -> np.ndarray | None:
         """The dense mesh's face outline, whose wobble the mesh smooths (68 points are too sparse to wobble

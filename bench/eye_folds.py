@@ -1,0 +1,87 @@
+"""How often the warp mesh folds inside or round an open eye, on real (still, clip) pairs.
+
+    .venv/bin/python bench/eye_folds.py [--pairs STILL:CLIP ...] [--cache DIR]
+
+A turned-over triangle maps two places of the still onto the same pixels and the raster keeps one of
+them: round an eye that shows as a pupil cut straight, or the iris's dark spilled over a lid. The eyes'
+triangles are not untangled (their openings close by design), so this counts them: for every frame of
+each clip, the triangles with an eye or iris point that turned over (beyond the mesh's tolerance) while
+that eye is open (its opening over ``--open`` of the still's), the frames with any, and their area.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+from portrait_animator.config import OutputConfig, RenderJob
+from portrait_animator.landmarks import mediapipe_topology as mpt
+from portrait_animator.motion import eye_openness
+from portrait_animator.pipeline import AnimatePipeline
+from portrait_animator.render import mesh as warp_mesh
+from portrait_animator.render.base import TargetFace
+
+MEDIA = os.environ.get("PORTRAIT_ANIMATOR_MEDIA",
+                       os.path.join(os.path.dirname(__file__), "..", "..", "shared", "media"))
+DEFAULT_PAIRS = [
+    ("avatarify_jobs.jpg", "lp_d12.mp4"),
+    ("hallo_6_photo_woman.jpg", "lp_d12.mp4"),
+    ("lp_s42_photo_young_woman.jpg", "lp_d3.mp4"),
+    ("lp_s9_painting_mona_lisa.jpg", "lp_d10.mp4"),
+    ("avatarify_obama.jpg", "tpsmm_driving.mp4"),
+    ("lia_taylor.png", "lp_d3.mp4"),
+]
+EYES = ((mpt.RIGHT_EYE_UPPER, mpt.RIGHT_EYE_LOWER), (mpt.LEFT_EYE_UPPER, mpt.LEFT_EYE_LOWER))
+
+
+def eye_folds(still: str, clip: str, open_share: float, cache: str | None) -> tuple[int, int, float]:
+    """(frames, frames with an open-eye fold, total turned-over area in crop pixels squared)."""
+    job = RenderJob(sources=[still], driver=clip, output=OutputConfig(pattern="/unused/f.####.png"),
+                    cache_dir=cache)
+    shot = AnimatePipeline(job).prepare()
+    renderer = shot.renderer
+    mesh = renderer.mesh
+    # Control rows of each eye: its lids, and its iris centre where the irises are control points.
+    irises = renderer.moves_irises
+    rows = [list(upper) + list(lower) + ([mpt.FACE_MESH_COUNT + eye] if irises else [])
+            for eye, (upper, lower) in enumerate(EYES)]
+    of_eye = [np.isin(mesh.triangles, eye_rows).any(axis=1) for eye_rows in rows]
+    still_opening = eye_openness(shot.source.crop.landmarks)
+    folded_frames, area = 0, 0.0
+    for row, number in enumerate(shot.shapes.frame_numbers):
+        target = TargetFace(int(number), shot.shapes.landmarks[row],
+                            None if shot.shapes.dense is None else shot.shapes.dense[row])
+        _, points = renderer.mesh_target(target)
+        kept = warp_mesh.signed_areas(points, mesh.triangles) * np.sign(mesh.areas)
+        turned = warp_mesh.turned_over(mesh, points)
+        opening = eye_openness(target.landmarks) / np.maximum(still_opening, 1e-6)
+        watched = np.zeros(len(mesh.triangles), bool)
+        for eye in (0, 1):
+            if opening[eye] > open_share:
+                watched |= of_eye[eye]
+        folded_frames += bool((turned & watched).any())
+        area += float(-kept[turned & watched].sum())
+    return len(shot.shapes.frame_numbers), folded_frames, area
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", nargs="*", help="STILL:CLIP file names inside the shared media folders")
+    parser.add_argument("--open", type=float, default=0.35, help="an eye counts as open above this share "
+                                                                 "of the still's opening")
+    parser.add_argument("--cache", help="landmark cache folder (reused between runs)")
+    args = parser.parse_args(argv)
+    pairs = [tuple(p.split(":", 1)) for p in args.pairs] if args.pairs else DEFAULT_PAIRS
+    print(f"{'still':34s} {'driver':20s} {'frames':>6s} {'with a fold':>11s} {'area px^2':>10s}")
+    for still, clip in pairs:
+        frames, folded, area = eye_folds(os.path.join(MEDIA, "stills", still), os.path.join(MEDIA, "driving", clip),
+                                         args.open, args.cache)
+        print(f"{still:34s} {clip:20s} {frames:6d} {folded:11d} {area:10.0f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
