@@ -1,12 +1,14 @@
-"""How often the warp mesh folds inside or round an open eye, on real (still, clip) pairs.
+"""How often the warp mesh folds round the eyes and the lips, on real (still, clip) pairs.
 
-    .venv/bin/python bench/eye_folds.py [--pairs STILL:CLIP ...] [--cache DIR]
+    .venv/bin/python bench/mesh_folds.py [--pairs STILL:CLIP ...] [--cache DIR]
 
 A turned-over triangle maps two places of the still onto the same pixels and the raster keeps one of
-them: round an eye that shows as a pupil cut straight, or the iris's dark spilled over a lid. The eyes'
-triangles are not untangled (their openings close by design), so this counts them: for every frame of
-each clip, the triangles with an eye or iris point that turned over (beyond the mesh's tolerance) while
-that eye is open (its opening over ``--open`` of the still's), the frames with any, and their area.
+them: round an eye that shows as a pupil cut straight, or the iris's dark spilled over a lid; round the
+lips as a torn edge. The triangles with a lip or eye point are not untangled (their openings close and fold
+by design), so this counts them, for every frame of each clip: the triangles with an eye or iris point that
+turned over (beyond the mesh's tolerance) while that eye is open (its opening over ``--open`` of the
+still's), and those with a lip point, but for the mouth opening's own strips; the frames with any, and their
+area in crop pixels squared.
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ DEFAULT_PAIRS = [
 EYES = ((mpt.RIGHT_EYE_UPPER, mpt.RIGHT_EYE_LOWER), (mpt.LEFT_EYE_UPPER, mpt.LEFT_EYE_LOWER))
 
 
-def eye_folds(still: str, clip: str, open_share: float, cache: str | None) -> tuple[int, int, float]:
-    """(frames, frames with an open-eye fold, total turned-over area in crop pixels squared)."""
+def mesh_folds(still: str, clip: str, open_share: float, cache: str | None) -> tuple[int, int, float, int, float]:
+    """(frames, frames with an open-eye fold, their turned-over area, frames with a fold at the lips, its
+    area)."""
     job = RenderJob(sources=[still], driver=clip, output=OutputConfig(pattern="/unused/f.####.png"),
                     cache_dir=cache)
     shot = AnimatePipeline(job).prepare()
@@ -49,8 +52,10 @@ def eye_folds(still: str, clip: str, open_share: float, cache: str | None) -> tu
     rows = [list(upper) + list(lower) + ([mpt.FACE_MESH_COUNT + eye] if irises else [])
             for eye, (upper, lower) in enumerate(EYES)]
     of_eye = [np.isin(mesh.triangles, eye_rows).any(axis=1) for eye_rows in rows]
+    lips = np.isin(mesh.triangles, mpt.LIP_POINTS).any(axis=1)
+    lips &= ~np.isin(mesh.triangles, mpt.INNER_LIP_UPPER + mpt.INNER_LIP_LOWER).all(axis=1)
     still_opening = eye_openness(shot.source.crop.landmarks)
-    folded_frames, area = 0, 0.0
+    folded_frames, area, lip_frames, lip_area = 0, 0.0, 0, 0.0
     for row, number in enumerate(shot.shapes.frame_numbers):
         target = TargetFace(int(number), shot.shapes.landmarks[row],
                             None if shot.shapes.dense is None else shot.shapes.dense[row])
@@ -64,7 +69,9 @@ def eye_folds(still: str, clip: str, open_share: float, cache: str | None) -> tu
                 watched |= of_eye[eye]
         folded_frames += bool((turned & watched).any())
         area += float(-kept[turned & watched].sum())
-    return len(shot.shapes.frame_numbers), folded_frames, area
+        lip_frames += bool((turned & lips).any())
+        lip_area += float(-kept[turned & lips].sum())
+    return len(shot.shapes.frame_numbers), folded_frames, area, lip_frames, lip_area
 
 
 def main(argv=None) -> int:
@@ -75,11 +82,13 @@ def main(argv=None) -> int:
     parser.add_argument("--cache", help="landmark cache folder (reused between runs)")
     args = parser.parse_args(argv)
     pairs = [tuple(p.split(":", 1)) for p in args.pairs] if args.pairs else DEFAULT_PAIRS
-    print(f"{'still':34s} {'driver':20s} {'frames':>6s} {'with a fold':>11s} {'area px^2':>10s}")
+    print(f"{'still':34s} {'driver':20s} {'frames':>6s} {'open eyes: frames':>18s} {'area px^2':>10s} "
+          f"{'lips: frames':>13s} {'area px^2':>10s}")
     for still, clip in pairs:
-        frames, folded, area = eye_folds(os.path.join(MEDIA, "stills", still), os.path.join(MEDIA, "driving", clip),
-                                         args.open, args.cache)
-        print(f"{still:34s} {clip:20s} {frames:6d} {folded:11d} {area:10.0f}", flush=True)
+        frames, folded, area, lip_frames, lip_area = mesh_folds(
+            os.path.join(MEDIA, "stills", still), os.path.join(MEDIA, "driving", clip), args.open, args.cache)
+        print(f"{still:34s} {clip:20s} {frames:6d} {folded:18d} {area:10.0f} {lip_frames:13d} {lip_area:10.0f}",
+              flush=True)
     return 0
 
 
