@@ -10,7 +10,8 @@ Per frame:
 2. expression: this frame with its head pose undone, minus the neutral frame;
 3. the expression is carried into the still's frame (scale/rotation between the two faces) and multiplied by
    per-region gains; eyelids use the driver's eye-opening *ratio* to its typical opening instead, so a blink
-   closes the still's eyes fully whatever the relative eye sizes; inner lips never cross;
+   closes the still's eyes fully whatever the relative eye sizes, and keep the still's lid shape about the
+   eye's corners; inner lips never cross, and the lips push the skin round them rather than pass over it;
 4. the head pose, expressed in the still's frame and scaled by the head gain, moves the result.
 In relative mode the expression is added to the still's face at rest: a still with an open mouth (a smile
 with teeth, a vowel) is first closed to the neutral driver frame's opening (``close_mouth``), so its mouth
@@ -134,6 +135,7 @@ class MotionTransfer:
             self.lid_skins = tuple((lid_skin(self.src_dense, halves, True), lid_skin(self.src_dense, halves, False))
                                    for halves in DENSE_LIDS)
             self.dense_from_68 = interpolation_from_68(self.src68, self.src_dense)
+            self.lip_surround = lip_surround(self.src_dense)
 
     # ------------------------------------------------------------------------------------- public
     def transfer(self, track: LandmarkTrack) -> TargetShapes:
@@ -176,7 +178,8 @@ class MotionTransfer:
             dense = self._dense_shape(drv_dense, neutral, row, pose, link, delta68, gain_of,
                                       mode_absolute, to_source, rest_dense)
             dense = _set_eye_opening(self.src_dense, dense, ratio, DENSE_LIDS, self.lid_skins)
-            dense = align.apply(head, _uncross(dense, DENSE_INNER_LIPS))
+            dense = _outside_lips(_uncross(dense, DENSE_INNER_LIPS), self.lip_surround)
+            dense = align.apply(head, dense)
             out_dense[row] = dense
             out68[row] = mpt.to_ibug68(dense)
         return TargetShapes(out68.astype(np.float32),
@@ -380,6 +383,80 @@ def _set_eye_opening(source: np.ndarray, shape: np.ndarray, ratio: np.ndarray, l
                 slide = np.stack([np.interp(skin.t, t_lid[order], closing[order, k]) for k in (0, 1)], axis=1)
                 shape[skin.indices] += skin.weight[:, None] * slide
     return shape
+
+
+@dataclass(frozen=True)
+class LipSurround:
+    """Skin round the lips, each point placed against its nearest segment of the outer lip loop: the
+    segment's index and place along it, the point's distance from there and its direction in the segment's
+    own frame (along, across)."""
+
+    indices: np.ndarray  # (S,) dense rows
+    segment: np.ndarray  # (S,) index into OUTER_LIP_LOOP of the segment's first point
+    along: np.ndarray  # (S,) 0..1 along the segment
+    distance: np.ndarray  # (S,) on the still
+    direction: np.ndarray  # (S, 2) unit, in the segment's (along, across) frame
+
+
+OUTER_LIP_LOOP = np.array(mpt.OUTER_LIP_UPPER + mpt.OUTER_LIP_LOWER[-2:0:-1])
+LIP_SURROUND_REACH = 0.8  # of the mouth's width: the skin round the lips that they push
+LIP_SKIN_KEPT = 0.5  # share of its distance from the lips a skin point keeps however far the lips move
+
+
+def lip_surround(points: np.ndarray) -> LipSurround:
+    """The skin points within ``LIP_SURROUND_REACH`` mouth widths outside the outer lips (``_outside_lips``)."""
+    loop = points[OUTER_LIP_LOOP]
+    starts, ends = loop, np.roll(loop, -1, axis=0)
+    width = float(np.linalg.norm(points[mpt.OUTER_LIP_UPPER[-1]] - points[mpt.OUTER_LIP_UPPER[0]])) or 1.0
+    candidates = np.setdiff1d(np.arange(mpt.FACE_MESH_COUNT), np.array(mpt.LIP_POINTS))
+    candidates = candidates[~_inside_loop(points[candidates], loop)]
+    edge = ends - starts
+    length2 = np.maximum((edge ** 2).sum(axis=1), 1e-12)
+    rel = points[candidates][:, None, :] - starts[None]
+    t = np.clip((rel * edge[None]).sum(axis=2) / length2[None], 0.0, 1.0)
+    offsets = rel - t[..., None] * edge[None]
+    distance = np.linalg.norm(offsets, axis=2)
+    nearest = np.argmin(distance, axis=1)
+    rows = np.arange(len(candidates))
+    d0 = distance[rows, nearest]
+    keep = (d0 < LIP_SURROUND_REACH * width) & (d0 > 1e-6)
+    rows, nearest = rows[keep], nearest[keep]
+    axis = edge[nearest] / np.sqrt(length2[nearest])[:, None]
+    offset = offsets[rows, nearest] / d0[keep][:, None]
+    direction = np.stack([(offset * axis).sum(axis=1), offset[:, 0] * -axis[:, 1] + offset[:, 1] * axis[:, 0]],
+                         axis=1)
+    return LipSurround(candidates[keep], nearest, t[rows, nearest], d0[keep], direction)
+
+
+def _outside_lips(shape: np.ndarray, surround: LipSurround) -> np.ndarray:
+    """``shape`` with the skin round the lips kept outside them: a lip that the driver's motion moves
+    further than the still's skin beside it allows (the driver's lips and chin differ from the still's)
+    pushes that skin ahead of it, so each point keeps at least ``LIP_SKIN_KEPT`` of its distance from the
+    lip. Left alone, on the Mona Lisa driven wide open by ``lp_d10`` (frame 99) the lower lip moved 44 px,
+    the skin under it 22 and the chin 14: the lip passed over the skin, and the warp tore a flap under it."""
+    loop = shape[OUTER_LIP_LOOP]
+    starts = loop[surround.segment]
+    edge = np.roll(loop, -1, axis=0)[surround.segment] - starts
+    axis = edge / np.maximum(np.linalg.norm(edge, axis=1), 1e-9)[:, None]
+    normal = np.stack([-axis[:, 1], axis[:, 0]], axis=1)
+    direction = surround.direction[:, :1] * axis + surround.direction[:, 1:] * normal
+    anchor = starts + surround.along[:, None] * edge
+    points = shape[surround.indices]
+    short = LIP_SKIN_KEPT * surround.distance - ((points - anchor) * direction).sum(axis=1)
+    if not (short > 0.0).any():
+        return shape
+    shape = shape.copy()
+    shape[surround.indices] = points + np.maximum(short, 0.0)[:, None] * direction
+    return shape
+
+
+def _inside_loop(points: np.ndarray, loop: np.ndarray) -> np.ndarray:
+    """(N,) bool: even-odd test of each point against a closed polygon."""
+    x, y = points[:, 0:1], points[:, 1:2]
+    x0, y0 = loop[:, 0], loop[:, 1]
+    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
+    crosses = ((y0 > y) != (y1 > y)) & (x < (x1 - x0) * (y - y0) / np.where(y1 == y0, 1e-12, y1 - y0) + x0)
+    return (crosses.sum(axis=1) % 2) == 1
 
 
 def _uncross(shape: np.ndarray, lips: LoopHalves) -> np.ndarray:

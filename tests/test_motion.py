@@ -134,6 +134,25 @@ def test_an_eye_the_expression_moves_takes_its_lids_along(bundled_face):
     assert opening == pytest.approx(align.mean_gap(src_dense[upper], src_dense[lower]), rel=0.01)
 
 
+def test_a_lip_moved_past_the_skin_beside_it_pushes_that_skin_along(bundled_face):
+    """The driver's lips and chin are not the still's: its lower lip may move further than the still's skin
+    under it can make room for. The skin keeps half its distance from the lip, in order down to the chin,
+    and skin the lip does not reach stays as the driver moved it."""
+    src68, src_dense = bundled_face["landmarks"], bundled_face["dense"]
+    dropped = src_dense.copy()
+    lower_lip = list(mpt.LOWER_LIP_POINTS)
+    dropped[lower_lip] += [0.0, 30.0]  # the lip alone, the skin under it left where it was
+    shapes = motion.MotionTransfer(MotionConfig(neutral="first"), src68, src_dense).transfer(
+        _track([src68, mpt.to_ibug68(dropped)], [src_dense, dropped]))
+    out = shapes.dense[1]
+    column = [17, 18, 200, 199, 175, 152]  # from the lower lip's middle down to the chin
+    gaps, still_gaps = np.diff(out[column, 1]), np.diff(src_dense[column, 1])
+    assert (gaps > 0.0).all(), gaps  # still in order from the lip to the chin
+    assert out[18, 1] - out[17, 1] >= motion.LIP_SKIN_KEPT * (src_dense[18, 1] - src_dense[17, 1]) - 0.5
+    forehead = [10, 151, 9]
+    np.testing.assert_allclose(out[forehead], src_dense[forehead], atol=0.05)
+
+
 def test_68_point_drivers_move_the_dense_mesh_region_by_region(bundled_face):
     src68, src_dense = bundled_face["landmarks"], bundled_face["dense"]
     opened = src68.copy()
