@@ -143,3 +143,12 @@ def face_crop_transform(landmarks68: np.ndarray, crop_size: int, zoom: float = 1
     cos, sin = x * scale
     linear = np.array([[cos, sin], [-sin, cos]])
     return np.hstack([linear, (np.array([crop_size / 2.0, crop_size / 2.0]) - linear @ centre)[:, None]])
+
+
+def inside_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """(N,) bool: even-odd test of each of ``points`` (N, 2) against a closed polygon (M, 2)."""
+    x, y = points[:, 0:1], points[:, 1:2]
+    x0, y0 = polygon[:, 0], polygon[:, 1]
+    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
+    crosses = ((y0 > y) != (y1 > y)) & (x < (x1 - x0) * (y - y0) / np.where(y1 == y0, 1e-12, y1 - y0) + x0)
+    return (crosses.sum(axis=1) % 2) == 1

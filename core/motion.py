@@ -409,7 +409,7 @@ def lip_surround(points: np.ndarray) -> LipSurround:
     starts, ends = loop, np.roll(loop, -1, axis=0)
     width = float(np.linalg.norm(points[mpt.OUTER_LIP_UPPER[-1]] - points[mpt.OUTER_LIP_UPPER[0]])) or 1.0
     candidates = np.setdiff1d(np.arange(mpt.FACE_MESH_COUNT), np.array(mpt.LIP_POINTS))
-    candidates = candidates[~_inside_loop(points[candidates], loop)]
+    candidates = candidates[~align.inside_polygon(points[candidates], loop)]
     edge = ends - starts
     length2 = np.maximum((edge ** 2).sum(axis=1), 1e-12)
     rel = points[candidates][:, None, :] - starts[None]
@@ -448,15 +448,6 @@ def _outside_lips(shape: np.ndarray, surround: LipSurround) -> np.ndarray:
     shape = shape.copy()
     shape[surround.indices] = points + np.maximum(short, 0.0)[:, None] * direction
     return shape
-
-
-def _inside_loop(points: np.ndarray, loop: np.ndarray) -> np.ndarray:
-    """(N,) bool: even-odd test of each point against a closed polygon."""
-    x, y = points[:, 0:1], points[:, 1:2]
-    x0, y0 = loop[:, 0], loop[:, 1]
-    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
-    crosses = ((y0 > y) != (y1 > y)) & (x < (x1 - x0) * (y - y0) / np.where(y1 == y0, 1e-12, y1 - y0) + x0)
-    return (crosses.sum(axis=1) % 2) == 1
 
 
 def _uncross(shape: np.ndarray, lips: LoopHalves) -> np.ndarray:

@@ -352,7 +352,7 @@ def _mouth_strips(points: np.ndarray, triangles: np.ndarray, upper: np.ndarray, 
     upper, lower = np.asarray(upper, np.int64), np.asarray(lower, np.int64)
     loop = np.concatenate([upper, lower[-2:0:-1]])
     on_loop = np.isin(triangles, loop).all(axis=1)
-    inside = on_loop & _inside_polygon(points[triangles].mean(axis=1), points[loop])
+    inside = on_loop & align.inside_polygon(points[triangles].mean(axis=1), points[loop])
     strips = []
     for i in range(len(upper) - 1):
         a, b, c, d = upper[i], upper[i + 1], lower[i + 1], lower[i]
@@ -380,17 +380,8 @@ def _iris_fan(points: np.ndarray, triangles: np.ndarray, upper: np.ndarray, lowe
     if not (np.all(areas > 0.0) or np.all(areas < 0.0)):
         return triangles
     in_eye = np.isin(triangles, np.append(loop, centre)).all(axis=1)
-    inside = in_eye & _inside_polygon(points[triangles].mean(axis=1), points[loop])
+    inside = in_eye & align.inside_polygon(points[triangles].mean(axis=1), points[loop])
     return np.concatenate([triangles[~inside], fan])
-
-
-def _inside_polygon(xy: np.ndarray, polygon: np.ndarray) -> np.ndarray:
-    """(N,) bool: even-odd test of each point of ``xy`` against a closed polygon."""
-    x, y = xy[:, 0:1], xy[:, 1:2]
-    x0, y0 = polygon[:, 0], polygon[:, 1]
-    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
-    crosses = ((y0 > y) != (y1 > y)) & (x < (x1 - x0) * (y - y0) / np.where(y1 == y0, 1e-12, y1 - y0) + x0)
-    return (crosses.sum(axis=1) % 2) == 1
 
 
 def _neighbour_mean(triangles: np.ndarray, count: int) -> sparse.csr_matrix:
