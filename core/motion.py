@@ -400,7 +400,7 @@ class LipSurround:
 
 OUTER_LIP_LOOP = np.array(mpt.OUTER_LIP_UPPER + mpt.OUTER_LIP_LOWER[-2:0:-1])
 LIP_SURROUND_REACH = 0.8  # of the mouth's width: the skin round the lips that they push
-LIP_SKIN_KEPT = 0.5  # share of its distance from the lips a skin point keeps however far the lips move
+LIP_SKIN_KEPT = 0.25  # share of its distance from the lips a skin point keeps however far the lips move
 
 
 def lip_surround(points: np.ndarray) -> LipSurround:

@@ -136,7 +136,7 @@ def test_an_eye_the_expression_moves_takes_its_lids_along(bundled_face):
 
 def test_a_lip_moved_past_the_skin_beside_it_pushes_that_skin_along(bundled_face):
     """The driver's lips and chin are not the still's: its lower lip may move further than the still's skin
-    under it can make room for. The skin keeps half its distance from the lip, in order down to the chin,
+    under it can make room for. The skin keeps a share of its distance from the lip, in order down to the chin,
     and skin the lip does not reach stays as the driver moved it."""
     src68, src_dense = bundled_face["landmarks"], bundled_face["dense"]
     dropped = src_dense.copy()
