@@ -406,11 +406,10 @@ LIP_SKIN_KEPT = 0.25  # share of its distance from the lips a skin point keeps h
 def lip_surround(points: np.ndarray) -> LipSurround:
     """The skin points within ``LIP_SURROUND_REACH`` mouth widths outside the outer lips (``_outside_lips``)."""
     loop = points[OUTER_LIP_LOOP]
-    starts, ends = loop, np.roll(loop, -1, axis=0)
+    starts, edge = loop, np.roll(loop, -1, axis=0) - loop
     width = float(np.linalg.norm(points[mpt.OUTER_LIP_UPPER[-1]] - points[mpt.OUTER_LIP_UPPER[0]])) or 1.0
     candidates = np.setdiff1d(np.arange(mpt.FACE_MESH_COUNT), np.array(mpt.LIP_POINTS))
     candidates = candidates[~align.inside_polygon(points[candidates], loop)]
-    edge = ends - starts
     length2 = np.maximum((edge ** 2).sum(axis=1), 1e-12)
     rel = points[candidates][:, None, :] - starts[None]
     t = np.clip((rel * edge[None]).sum(axis=2) / length2[None], 0.0, 1.0)
@@ -421,10 +420,9 @@ def lip_surround(points: np.ndarray) -> LipSurround:
     d0 = distance[rows, nearest]
     keep = (d0 < LIP_SURROUND_REACH * width) & (d0 > 1e-6)
     rows, nearest = rows[keep], nearest[keep]
-    axis = edge[nearest] / np.sqrt(length2[nearest])[:, None]
+    axis, normal = _segment_frame(edge[nearest])
     offset = offsets[rows, nearest] / d0[keep][:, None]
-    direction = np.stack([(offset * axis).sum(axis=1), offset[:, 0] * -axis[:, 1] + offset[:, 1] * axis[:, 0]],
-                         axis=1)
+    direction = np.stack([(offset * axis).sum(axis=1), (offset * normal).sum(axis=1)], axis=1)
     return LipSurround(candidates[keep], nearest, t[rows, nearest], d0[keep], direction)
 
 
@@ -437,8 +435,7 @@ def _outside_lips(shape: np.ndarray, surround: LipSurround) -> np.ndarray:
     loop = shape[OUTER_LIP_LOOP]
     starts = loop[surround.segment]
     edge = np.roll(loop, -1, axis=0)[surround.segment] - starts
-    axis = edge / np.maximum(np.linalg.norm(edge, axis=1), 1e-9)[:, None]
-    normal = np.stack([-axis[:, 1], axis[:, 0]], axis=1)
+    axis, normal = _segment_frame(edge)
     direction = surround.direction[:, :1] * axis + surround.direction[:, 1:] * normal
     anchor = starts + surround.along[:, None] * edge
     points = shape[surround.indices]
@@ -448,6 +445,12 @@ def _outside_lips(shape: np.ndarray, surround: LipSurround) -> np.ndarray:
     shape = shape.copy()
     shape[surround.indices] = points + np.maximum(short, 0.0)[:, None] * direction
     return shape
+
+
+def _segment_frame(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(unit along, unit across) of each segment of the lip loop: the frame a skin point is placed in."""
+    axis = edges / np.maximum(np.linalg.norm(edges, axis=1), 1e-9)[:, None]
+    return axis, np.stack([-axis[:, 1], axis[:, 0]], axis=1)
 
 
 def _uncross(shape: np.ndarray, lips: LoopHalves) -> np.ndarray:

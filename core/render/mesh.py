@@ -350,9 +350,8 @@ def _mouth_strips(points: np.ndarray, triangles: np.ndarray, upper: np.ndarray, 
     to nothing instead.
     """
     upper, lower = np.asarray(upper, np.int64), np.asarray(lower, np.int64)
-    loop = np.concatenate([upper, lower[-2:0:-1]])
-    on_loop = np.isin(triangles, loop).all(axis=1)
-    inside = on_loop & align.inside_polygon(points[triangles].mean(axis=1), points[loop])
+    loop = _opening(upper, lower)
+    inside = _cut_across(points, triangles, loop)
     strips = []
     for i in range(len(upper) - 1):
         a, b, c, d = upper[i], upper[i + 1], lower[i + 1], lower[i]
@@ -373,15 +372,24 @@ def _iris_fan(points: np.ndarray, triangles: np.ndarray, upper: np.ndarray, lowe
     every lid point, and the iris stretches and squeezes without a fold. An eye whose centre does not see
     every lid point on the still (a kinked lid) keeps Delaunay's cut.
     """
-    upper, lower = np.asarray(upper, np.int64), np.asarray(lower, np.int64)
-    loop = np.concatenate([upper, lower[-2:0:-1]])
+    loop = _opening(np.asarray(upper, np.int64), np.asarray(lower, np.int64))
     fan = np.array([(centre, a, b) for a, b in zip(loop, np.roll(loop, -1))], np.int32)
     areas = signed_areas(points, fan)
     if not (np.all(areas > 0.0) or np.all(areas < 0.0)):
         return triangles
-    in_eye = np.isin(triangles, np.append(loop, centre)).all(axis=1)
-    inside = in_eye & align.inside_polygon(points[triangles].mean(axis=1), points[loop])
-    return np.concatenate([triangles[~inside], fan])
+    return np.concatenate([triangles[~_cut_across(points, triangles, loop, centre)], fan])
+
+
+def _opening(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """The closed loop of an opening's points: along its upper half, back along its lower (corners once)."""
+    return np.concatenate([upper, lower[-2:0:-1]])
+
+
+def _cut_across(points: np.ndarray, triangles: np.ndarray, loop: np.ndarray, *inner: int) -> np.ndarray:
+    """(T,) bool: Delaunay's triangles across an opening, made of its ``loop`` points (and ``inner``
+    points inside it) and lying inside the loop."""
+    on_loop = np.isin(triangles, np.append(loop, inner)).all(axis=1)
+    return on_loop & align.inside_polygon(points[triangles].mean(axis=1), points[loop])
 
 
 def _neighbour_mean(triangles: np.ndarray, count: int) -> sparse.csr_matrix:
