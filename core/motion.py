@@ -479,7 +479,10 @@ def interpolation_from_68(src68: np.ndarray, src_dense: np.ndarray) -> np.ndarra
     """(D, 68) weights: a dense point's displacement as a blend of the 68 points' displacements.
 
     Inverse-distance weights (``_fading_weights``), region-aware: points of an upper lip or lid never take
-    motion from the opposite lip or lid (on a closed mouth they lie on top of each other).
+    motion from the opposite lip or lid (on a closed mouth they lie on top of each other). The rings of
+    points between the inner and outer lips move with their columns, in proportion, as in
+    ``_closing_offsets``: weighted on their own, they took some of the opposite lip's motion, dropped with
+    an opening mouth while the outer edge stayed, and turned the lip inside out at its corners.
     """
     forbidden = np.zeros((len(src_dense), len(src68)), dtype=bool)
     upper_lip, lower_lip = set(mpt.UPPER_LIP_POINTS), set(mpt.LOWER_LIP_POINTS)
@@ -490,7 +493,12 @@ def interpolation_from_68(src68: np.ndarray, src_dense: np.ndarray) -> np.ndarra
         forbidden[np.ix_(sorted(dense_points), list(opposite))] = True
     not_lips = np.setdiff1d(np.arange(len(src_dense)), sorted(upper_lip | lower_lip))
     forbidden[np.ix_(not_lips, list(ibug68.INNER_LIPS))] = True
-    return _fading_weights(src_dense, src68, float(np.linalg.norm(src68[36] - src68[45])), forbidden)
+    weights = _fading_weights(src_dense, src68, float(np.linalg.norm(src68[36] - src68[45])), forbidden)
+    for ring_pair, share in zip(DENSE_LIP_RINGS, np.arange(1, len(DENSE_LIP_RINGS) + 1) / (len(DENSE_LIP_RINGS) + 1)):
+        for ring, inner_half, outer_half in ((ring_pair.upper, DENSE_INNER_LIPS.upper, DENSE_OUTER_LIPS.upper),
+                                             (ring_pair.lower, DENSE_INNER_LIPS.lower, DENSE_OUTER_LIPS.lower)):
+            weights[list(ring)] = (1.0 - share) * weights[list(inner_half)] + share * weights[list(outer_half)]
+    return weights
 
 
 def _fading_weights(points: np.ndarray, anchors: np.ndarray, scale: float,

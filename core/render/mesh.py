@@ -107,7 +107,7 @@ class RingAnchors:
 
 def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None = None,
                face_outline: np.ndarray | None = None, contours: np.ndarray | None = None,
-               mouth: tuple[np.ndarray, np.ndarray] | None = None,
+               lips: list[tuple[np.ndarray, np.ndarray]] | None = None,
                irises: list[tuple[np.ndarray, np.ndarray, int]] | None = None) -> WarpMesh:
     """Rings and border around ``control`` (the face landmarks used by the warp) and a triangulation.
 
@@ -116,8 +116,8 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
     ``face_outline``: control indices of the face outline, near which the motion is smoothed;
     ``contours``: control indices that smoothing leaves exact besides the features (the brows), and whose own
     motion the rings do not follow (a 68-point outline runs along the brows: a brow raise is not the head's);
-    ``mouth``: control indices of the inner lips' upper and lower halves, corner to corner and in step
-    (``_mouth_strips``); ``irises``: for each eye whose iris centre is a control point, its upper and lower
+    ``lips``: the lips' rings of control indices from the opening out (the inner lips first, the outer
+    last), each as its upper and lower halves, corner to corner (``_lip_triangles``); ``irises``: for each eye whose iris centre is a control point, its upper and lower
     lid halves (corner to corner) and the centre's index (``_iris_fan``).
     """
     control = np.asarray(control, dtype=np.float64)
@@ -152,9 +152,7 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
     rings = RingAnchors((np.cumsum(keep) - 1)[ring_rows[on_ring]], np.concatenate(ring_anchors)[on_ring],
                         np.concatenate(ring_weights)[on_ring])
     points, follow = points[keep], follow[keep]
-    triangles = Delaunay(points).simplices.astype(np.int32)
-    if mouth is not None:
-        triangles = _mouth_strips(points, triangles, *mouth)
+    triangles = _lip_triangles(points, lips) if lips else Delaunay(points).simplices.astype(np.int32)
     for upper, lower, centre_index in irises or ():
         triangles = _iris_fan(points, triangles, upper, lower, centre_index)
     # Where a fold survives, the lowest-indexed triangle covers the pixel: face over rings over the frame.
@@ -340,24 +338,71 @@ def untangle(mesh: WarpMesh, points: np.ndarray, rigid: np.ndarray) -> np.ndarra
     return mesh.points + motion
 
 
-def _mouth_strips(points: np.ndarray, triangles: np.ndarray, upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
-    """``triangles`` with the still's mouth opening re-cut into strips, one per pair of lip columns.
+def _lip_triangles(points: np.ndarray, lips: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The mesh's triangles, the lips cut along their rings: Delaunay's round the outer lips, bands
+    stitched between each ring and the next, and strips across the opening.
 
-    Delaunay joins the points of an open mouth across the opening (a shout's tall U: the side of the lower
-    lip to the far end of the upper lip). When the mouth closes, each lower-lip point rises towards the
-    upper-lip point in step with it, and some of those long triangles turn over (a folded mesh shows two
-    places of the still in one: the inside of the mouth over a lip). A strip between two columns shrinks
-    to nothing instead.
+    On a closed mouth the inner lips lie on each other, and Delaunay over every point joined two points of
+    the upper lip's band to one of the lower inner lip (MediaPipe 12-13-14, 82-87-38): any opening turned
+    those over along the inside of the upper lip, on nearly every frame of an open-mouthed driver. Cut
+    along the rings, no triangle but the opening's joins the upper lip to the lower. Where the still's
+    rings do not make bands (contours that cross on the still) or Delaunay round the outer lips misses one
+    of their edges, Delaunay over every point is kept, its opening re-cut into strips.
     """
-    upper, lower = np.asarray(upper, np.int64), np.asarray(lower, np.int64)
-    loop = _opening(upper, lower)
-    inside = _cut_across(points, triangles, loop)
-    strips = []
-    for i in range(len(upper) - 1):
-        a, b, c, d = upper[i], upper[i + 1], lower[i + 1], lower[i]
-        strips += [(a, b, c), (a, c, d)]
-    strips = np.array([t for t in strips if len(set(t)) == 3], np.int32)  # the corner strips are triangles
-    return np.concatenate([triangles[~inside], strips])
+    rings = [(np.asarray(upper, np.int64), np.asarray(lower, np.int64)) for upper, lower in lips]
+    opening = _stitch(points, *rings[0])
+    outer = _opening(*rings[-1])
+    within = np.setdiff1d(np.concatenate([np.zeros(0, np.int64), *(np.r_[u, lo] for u, lo in rings[:-1])]), outer)
+    others = np.setdiff1d(np.arange(len(points)), within)  # the points outside the outer lips, and those lips
+    around = others[Delaunay(points[others]).simplices]
+    around = around[~_cut_across(points, around, outer)]
+    bands = [_stitch(points, inner, outer_half) for ring, ring_out in zip(rings, rings[1:])
+             for inner, outer_half in zip(ring, ring_out)]
+    if _has_loop(around, outer) and all(_one_way(points, band) for band in bands):
+        return np.concatenate([around, *bands, opening]).astype(np.int32)
+    triangles = Delaunay(points).simplices
+    return np.concatenate([triangles[~_cut_across(points, triangles, _opening(*rings[0]))],
+                           opening]).astype(np.int32)
+
+
+def _stitch(points: np.ndarray, near: np.ndarray, far: np.ndarray) -> np.ndarray:
+    """(T, 3) triangles of the band between two polylines running the same way, corner to corner: each
+    step advances along the one that is behind in its share of points, and where both are level, along the
+    shorter diagonal. Triangles with a repeated point (shared corners) are left out.
+
+    Strips between the columns of an opening shrink to nothing as it closes, where Delaunay's long
+    triangles across a tall opening (a shout's U: a side of the lower lip to the far end of the upper) turn
+    over."""
+    i, j, last_i, last_j = 0, 0, len(near) - 1, len(far) - 1
+    triangles = []
+    while i < last_i or j < last_j:
+        ahead = (i + 1) * last_j - (j + 1) * last_i  # near's next share against far's, both scaled
+        if ahead == 0 and i < last_i and j < last_j:
+            ahead = (np.linalg.norm(points[near[i + 1]] - points[far[j]])
+                     - np.linalg.norm(points[near[i]] - points[far[j + 1]]))
+        if j == last_j or (i < last_i and ahead < 0):
+            triangles.append((near[i], near[i + 1], far[j]))
+            i += 1
+        else:
+            triangles.append((near[i], far[j + 1], far[j]))
+            j += 1
+    triangles = np.array(triangles, np.int64).reshape(-1, 3)
+    distinct = (triangles[:, 0] != triangles[:, 1]) & (triangles[:, 1] != triangles[:, 2]) & (
+        triangles[:, 0] != triangles[:, 2])
+    return triangles[distinct]
+
+
+def _has_loop(triangles: np.ndarray, loop: np.ndarray) -> bool:
+    """Whether every edge of the closed ``loop`` is an edge of ``triangles``."""
+    edges = {frozenset(e) for t in triangles.tolist() for e in ((t[0], t[1]), (t[1], t[2]), (t[2], t[0]))}
+    return all(frozenset((a, b)) in edges for a, b in zip(loop.tolist(), np.roll(loop, -1).tolist()))
+
+
+def _one_way(points: np.ndarray, band: np.ndarray) -> bool:
+    """Whether a band's triangles all turn the same way on the still, none flat: it covers its ring
+    without folding."""
+    areas = signed_areas(points, band)
+    return bool(np.all(areas > 1e-9) or np.all(areas < -1e-9))
 
 
 def _iris_fan(points: np.ndarray, triangles: np.ndarray, upper: np.ndarray, lower: np.ndarray,

@@ -30,11 +30,13 @@ MATTE_FEATHER = 0.012  # of the crop size
 
 @dataclass
 class _LipIndices:
-    """Which control points are the inner-lip halves (corner to corner) and the outer lip loop."""
+    """Which control points are the inner-lip halves (corner to corner), the outer lip loop, and the lips'
+    rings from the opening out, each as its halves."""
 
     upper: np.ndarray
     lower: np.ndarray
     outer: np.ndarray
+    rings: list[tuple[np.ndarray, np.ndarray]]
 
 
 class WarpRenderer:
@@ -58,8 +60,7 @@ class WarpRenderer:
         control = self._control(crop.landmarks, crop.dense)
         self.lips = self._lip_indices()
         self.mesh = warp_mesh.build_mesh(control, source.crop_size, self._feature_indices(), self._outline(),
-                                         self._brow_points(), (self.lips.upper, self.lips.lower),
-                                         self._iris_fans())
+                                         self._brow_points(), self.lips.rings, self._iris_fans())
         self.mouth = mouth.MouthPainter(crop.rgb, control[self.lips.upper], control[self.lips.lower],
                                         control[self.lips.outer])
         self.eyelids = EyelidPainter(crop.rgb, control, self._eye_indices(), self._brow_indices())
@@ -123,9 +124,13 @@ class WarpRenderer:
 
     def _lip_indices(self) -> _LipIndices:
         if self.uses_dense:
-            return _LipIndices(np.array(mpt.INNER_LIP_UPPER), np.array(mpt.INNER_LIP_LOWER),
-                               np.array(mpt.OUTER_LIP_UPPER + mpt.OUTER_LIP_LOWER[::-1][1:-1]))
-        return _LipIndices(np.arange(60, 65), np.array([60, 67, 66, 65, 64]), np.arange(48, 60))
+            halves = [(mpt.INNER_LIP_UPPER, mpt.INNER_LIP_LOWER), *zip(mpt.UPPER_LIP_RINGS, mpt.LOWER_LIP_RINGS),
+                      (mpt.OUTER_LIP_UPPER, mpt.OUTER_LIP_LOWER)]
+            rings = [(np.array(upper), np.array(lower)) for upper, lower in halves]
+            return _LipIndices(*rings[0], np.array(mpt.OUTER_LIP_UPPER + mpt.OUTER_LIP_LOWER[::-1][1:-1]), rings)
+        inner = (np.arange(60, 65), np.array([60, 67, 66, 65, 64]))
+        outer = (np.arange(48, 55), np.array([48, 59, 58, 57, 56, 55, 54]))
+        return _LipIndices(*inner, np.arange(48, 60), [inner, outer])
 
     def _feature_indices(self) -> np.ndarray:
         """Lips and eyes: the warp keeps their landmarks' motion as given (see mesh.untangle)."""
