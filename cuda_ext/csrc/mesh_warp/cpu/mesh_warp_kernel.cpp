@@ -332,35 +332,51 @@ struct TriangleTable {
 
 // Source positions of output pixels x0 .. x0 + count - 1 of row y from their triangle indices: the barycentric
 // weights (edge values, computed exactly as the coverage test does, over their sum) applied to the source
-// vertices, as mesh::map_to_source; pixels without a valid triangle map to themselves.
+// vertices, as mesh::map_to_source; pixels without a valid triangle map to themselves. A row crosses each
+// triangle in one run of pixels: the triangle's fields are read once per run and broadcast, and the pixels of
+// the run counted in 32 bits (x86 converts 64-bit integers to float one at a time before AVX-512DQ, which
+// kept the loop that gathered the fields per pixel scalar). The arithmetic is the reference's, unchanged.
 template <typename T>
 PA_ALWAYS_INLINE void span_positions(const T* table, int64_t num_tris, const int32_t* index, int64_t x0,
                                      int64_t count, int64_t y, T* pos_x, T* pos_y) {
   using F = typename TriangleTable<T>::Field;
-  const T* ux = table + F::kUx * num_tris;
-  const T* uy = table + F::kUy * num_tris;
-  const T* dx = table + F::kDx * num_tris;
-  const T* dy = table + F::kDy * num_tris;
-  const T* sx = table + F::kSx * num_tris;
-  const T* sy = table + F::kSy * num_tris;
   const T py = static_cast<T>(y) + T(0.5);
   const int32_t last = static_cast<int32_t>(num_tris) - 1;
+  int64_t end = 0;
+  for (int64_t begin = 0; begin < count; begin = end) {
+    const int32_t t = index[begin];
+    end = begin + 1;
+    while (end < count && index[end] == t) ++end;
+    if (t < 0 || t > last) {
+      for (int64_t i = begin; i < end; ++i) pos_x[i] = static_cast<T>(x0 + i) + T(0.5), pos_y[i] = py;
+      continue;
+    }
+    const T ux0 = table[F::kUx * num_tris + t], ux1 = table[(F::kUx + 1) * num_tris + t],
+            ux2 = table[(F::kUx + 2) * num_tris + t];
+    const T dy0 = table[F::kDy * num_tris + t], dy1 = table[(F::kDy + 1) * num_tris + t],
+            dy2 = table[(F::kDy + 2) * num_tris + t];
+    const T sx0 = table[F::kSx * num_tris + t], sx1 = table[(F::kSx + 1) * num_tris + t],
+            sx2 = table[(F::kSx + 2) * num_tris + t];
+    const T sy0 = table[F::kSy * num_tris + t], sy1 = table[(F::kSy + 1) * num_tris + t],
+            sy2 = table[(F::kSy + 2) * num_tris + t];
+    const T r0 = table[F::kDx * num_tris + t] * (py - table[F::kUy * num_tris + t]);
+    const T r1 = table[(F::kDx + 1) * num_tris + t] * (py - table[(F::kUy + 1) * num_tris + t]);
+    const T r2 = table[(F::kDx + 2) * num_tris + t] * (py - table[(F::kUy + 2) * num_tris + t]);
+    T* __restrict out_x = pos_x;
+    T* __restrict out_y = pos_y;
+    const int32_t first = static_cast<int32_t>(begin), stop = static_cast<int32_t>(end);
+    const int32_t left = static_cast<int32_t>(x0);
 #pragma omp simd
-  for (int64_t i = 0; i < count; ++i) {
-    const int32_t t = index[i];
-    const int32_t covered = (t >= 0) & (t <= last);
-    const int32_t c = t * covered;  // triangle 0 stands in for uncovered pixels (result discarded below)
-    const T px = static_cast<T>(x0 + i) + T(0.5);
-    const T e0 = dx[c] * (py - uy[c]) - dy[c] * (px - ux[c]);
-    const T e1 = dx[c + num_tris] * (py - uy[c + num_tris]) - dy[c + num_tris] * (px - ux[c + num_tris]);
-    const T e2 = dx[c + 2 * num_tris] * (py - uy[c + 2 * num_tris]) -
-                 dy[c + 2 * num_tris] * (px - ux[c + 2 * num_tris]);
-    const T sum = (e0 + e1) + e2;
-    const T w0 = e0 / sum, w1 = e1 / sum, w2 = e2 / sum;
-    const T mx = ((T(0) + w0 * sx[c]) + w1 * sx[c + num_tris]) + w2 * sx[c + 2 * num_tris];
-    const T my = ((T(0) + w0 * sy[c]) + w1 * sy[c + num_tris]) + w2 * sy[c + 2 * num_tris];
-    pos_x[i] = covered ? mx : px;
-    pos_y[i] = covered ? my : py;
+    for (int32_t i = first; i < stop; ++i) {
+      const T px = static_cast<T>(left + i) + T(0.5);
+      const T e0 = r0 - dy0 * (px - ux0);
+      const T e1 = r1 - dy1 * (px - ux1);
+      const T e2 = r2 - dy2 * (px - ux2);
+      const T sum = (e0 + e1) + e2;
+      const T w0 = e0 / sum, w1 = e1 / sum, w2 = e2 / sum;
+      out_x[i] = ((T(0) + w0 * sx0) + w1 * sx1) + w2 * sx2;
+      out_y[i] = ((T(0) + w0 * sy0) + w1 * sy1) + w2 * sy2;
+    }
   }
 }
 
