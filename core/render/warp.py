@@ -194,8 +194,7 @@ class WarpRenderer:
 
 def remap(image: np.ndarray, source_map: np.ndarray) -> np.ndarray:
     """Sample ``image`` at ``source_map`` positions (our pixel convention), bilinear, edge-clamped."""
-    cv_map = source_map - 0.5
-    return cv2.remap(image, cv_map[..., 0], cv_map[..., 1], interpolation=cv2.INTER_LINEAR,
+    return cv2.remap(image, source_map - 0.5, None, interpolation=cv2.INTER_LINEAR,  # one two-channel map
                      borderMode=cv2.BORDER_REPLICATE)
 
 
