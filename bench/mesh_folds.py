@@ -2,13 +2,16 @@
 
     .venv/bin/python bench/mesh_folds.py [--pairs STILL:CLIP ...] [--cache DIR]
 
+CLIP is a clip of the shared media's driving folder or a procedural driver (``preset:talk``), whose
+68-point motion reaches the dense mesh through ``motion.interpolation_from_68``.
+
 A turned-over triangle maps two places of the still onto the same pixels and the raster keeps one of
 them: round an eye that shows as a pupil cut straight, or the iris's dark spilled over a lid; round the
 lips as a torn edge. The triangles with a lip or eye point are not untangled (their openings close and fold
 by design), so this counts them, for every frame of each clip: the triangles with an eye or iris point that
 turned over (beyond the mesh's tolerance) while that eye is open (its opening over ``--open`` of the
-still's), and those with a lip point, but for the mouth opening's own strips; the frames with any, and their
-area in crop pixels squared.
+still's), and those with a point of the lips (any of their four rings, inner lips to outer), but for the
+mouth opening's own strips; the frames with any, and their area in crop pixels squared.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ DEFAULT_PAIRS = [
     ("lia_taylor.png", "lp_d3.mp4"),
 ]
 EYES = ((mpt.RIGHT_EYE_UPPER, mpt.RIGHT_EYE_LOWER), (mpt.LEFT_EYE_UPPER, mpt.LEFT_EYE_LOWER))
+LIP_RING_POINTS = sorted(set(mpt.LIP_POINTS).union(*mpt.UPPER_LIP_RINGS, *mpt.LOWER_LIP_RINGS))
 
 
 def mesh_folds(still: str, clip: str, open_share: float, cache: str | None) -> tuple[int, int, float, int, float]:
@@ -52,7 +56,7 @@ def mesh_folds(still: str, clip: str, open_share: float, cache: str | None) -> t
     rows = [list(upper) + list(lower) + ([mpt.FACE_MESH_COUNT + eye] if irises else [])
             for eye, (upper, lower) in enumerate(EYES)]
     of_eye = [np.isin(mesh.triangles, eye_rows).any(axis=1) for eye_rows in rows]
-    lips = np.isin(mesh.triangles, mpt.LIP_POINTS).any(axis=1)
+    lips = np.isin(mesh.triangles, LIP_RING_POINTS).any(axis=1)
     lips &= ~np.isin(mesh.triangles, mpt.INNER_LIP_UPPER + mpt.INNER_LIP_LOWER).all(axis=1)
     still_opening = eye_openness(shot.source.crop.landmarks)
     folded_frames, area, lip_frames, lip_area = 0, 0.0, 0, 0.0
@@ -61,7 +65,7 @@ def mesh_folds(still: str, clip: str, open_share: float, cache: str | None) -> t
                             None if shot.shapes.dense is None else shot.shapes.dense[row])
         _, points = renderer.mesh_target(target)
         kept = warp_mesh.signed_areas(points, mesh.triangles) * np.sign(mesh.areas)
-        turned = warp_mesh.turned_over(mesh, points)
+        turned = kept < -warp_mesh.UNTANGLE_TOLERANCE * np.abs(mesh.areas)  # as warp_mesh.turned_over
         opening = eye_openness(target.landmarks) / np.maximum(still_opening, 1e-6)
         watched = np.zeros(len(mesh.triangles), bool)
         for eye in (0, 1):
@@ -85,8 +89,9 @@ def main(argv=None) -> int:
     print(f"{'still':34s} {'driver':20s} {'frames':>6s} {'open eyes: frames':>18s} {'area px^2':>10s} "
           f"{'lips: frames':>13s} {'area px^2':>10s}")
     for still, clip in pairs:
-        frames, folded, area, lip_frames, lip_area = mesh_folds(
-            os.path.join(MEDIA, "stills", still), os.path.join(MEDIA, "driving", clip), args.open, args.cache)
+        driver = clip if clip.startswith("preset:") else os.path.join(MEDIA, "driving", clip)
+        frames, folded, area, lip_frames, lip_area = mesh_folds(os.path.join(MEDIA, "stills", still), driver,
+                                                                args.open, args.cache)
         print(f"{still:34s} {clip:20s} {frames:6d} {folded:18d} {area:10.0f} {lip_frames:13d} {lip_area:10.0f}",
               flush=True)
     return 0
