@@ -117,8 +117,9 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
     ``contours``: control indices that smoothing leaves exact besides the features (the brows), and whose own
     motion the rings do not follow (a 68-point outline runs along the brows: a brow raise is not the head's);
     ``lips``: the lips' rings of control indices from the opening out (the inner lips first, the outer
-    last), each as its upper and lower halves, corner to corner (``_lip_triangles``); ``irises``: for each eye whose iris centre is a control point, its upper and lower
-    lid halves (corner to corner) and the centre's index (``_iris_fan``).
+    last), each as its upper and lower halves, corner to corner (``_lip_triangles``); ``irises``: for each
+    eye whose iris centre is a control point, its upper and lower lid halves (corner to corner) and the
+    centre's index (``_iris_fan``).
     """
     control = np.asarray(control, dtype=np.float64)
     hull = ConvexHull(control).vertices
