@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/mesh_folds.py [--pairs STILL:CLIP ...] [--cache DIR]
 
-CLIP is a clip of the shared media's driving folder or a procedural driver (``preset:talk``), whose
-68-point motion reaches the dense mesh through ``motion.interpolation_from_68``.
+CLIP is a clip of the shared media's driving folder, a landmark file by its absolute path, or a procedural
+driver (``preset:talk``); the motion of drivers with 68 points alone (presets, the rig's landmark files)
+reaches the dense mesh through ``motion.interpolation_from_68``.
 
 A turned-over triangle maps two places of the still onto the same pixels and the raster keeps one of
 them: round an eye that shows as a pupil cut straight, or the iris's dark spilled over a lid; round the
@@ -89,7 +90,7 @@ def main(argv=None) -> int:
     print(f"{'still':34s} {'driver':20s} {'frames':>6s} {'open eyes: frames':>18s} {'area px^2':>10s} "
           f"{'lips: frames':>13s} {'area px^2':>10s}")
     for still, clip in pairs:
-        driver = clip if clip.startswith("preset:") else os.path.join(MEDIA, "driving", clip)
+        driver = clip if clip.startswith("preset:") or os.path.isabs(clip) else os.path.join(MEDIA, "driving", clip)
         frames, folded, area, lip_frames, lip_area = mesh_folds(os.path.join(MEDIA, "stills", still), driver,
                                                                 args.open, args.cache)
         print(f"{still:34s} {clip:20s} {frames:6d} {folded:18d} {area:10.0f} {lip_frames:13d} {lip_area:10.0f}",
