@@ -41,7 +41,6 @@ DEFAULT_PAIRS = [
     ("lia_taylor.png", "lp_d3.mp4"),
 ]
 EYES = ((mpt.RIGHT_EYE_UPPER, mpt.RIGHT_EYE_LOWER), (mpt.LEFT_EYE_UPPER, mpt.LEFT_EYE_LOWER))
-LIP_RING_POINTS = sorted(set(mpt.LIP_POINTS).union(*mpt.UPPER_LIP_RINGS, *mpt.LOWER_LIP_RINGS))
 
 
 def mesh_folds(still: str, clip: str, open_share: float, cache: str | None) -> tuple[int, int, float, int, float]:
@@ -57,7 +56,7 @@ def mesh_folds(still: str, clip: str, open_share: float, cache: str | None) -> t
     rows = [list(upper) + list(lower) + ([mpt.FACE_MESH_COUNT + eye] if irises else [])
             for eye, (upper, lower) in enumerate(EYES)]
     of_eye = [np.isin(mesh.triangles, eye_rows).any(axis=1) for eye_rows in rows]
-    lips = np.isin(mesh.triangles, LIP_RING_POINTS).any(axis=1)
+    lips = np.isin(mesh.triangles, mpt.LIP_RING_POINTS).any(axis=1)
     lips &= ~np.isin(mesh.triangles, mpt.INNER_LIP_UPPER + mpt.INNER_LIP_LOWER).all(axis=1)
     still_opening = eye_openness(shot.source.crop.landmarks)
     folded_frames, area, lip_frames, lip_area = 0, 0.0, 0, 0.0

@@ -216,7 +216,7 @@ class MotionTransfer:
             offset68[point] = share * lower_rise
         if self.src_dense is None:
             return self.src68 + offset68, None
-        lips = _DENSE_LIP_COLUMNS
+        lips = list(mpt.LIP_RING_POINTS)
         chin = list(_CHIN_RISE)
         anchors = np.vstack([self.src_dense[lips], self.src68[chin]])
         lip_offsets = _closing_offsets(self.src_dense, DENSE_INNER_LIPS, DENSE_OUTER_LIPS, close, down,
@@ -268,7 +268,6 @@ DENSE_LIDS = (LoopHalves(mpt.RIGHT_EYE_UPPER, mpt.RIGHT_EYE_LOWER), LoopHalves(m
 DENSE_INNER_LIPS = LoopHalves(mpt.INNER_LIP_UPPER, mpt.INNER_LIP_LOWER)
 DENSE_OUTER_LIPS = LoopHalves(mpt.OUTER_LIP_UPPER, mpt.OUTER_LIP_LOWER)
 DENSE_LIP_RINGS = tuple(LoopHalves(upper, lower) for upper, lower in zip(mpt.UPPER_LIP_RINGS, mpt.LOWER_LIP_RINGS))
-_DENSE_LIP_COLUMNS = sorted(set(mpt.LIP_POINTS).union(*mpt.UPPER_LIP_RINGS, *mpt.LOWER_LIP_RINGS))
 
 
 def _closing_offsets(points: np.ndarray, inner: LoopHalves, outer: LoopHalves, close: float,

@@ -509,16 +509,11 @@ def test_a_tall_open_mouth_closes_in_strips_that_never_turn_over():
     assert turned_in_opening([(upper_rows, lower_rows)]) == 0
 
 
-LIP_RINGS = [(mpt.INNER_LIP_UPPER, mpt.INNER_LIP_LOWER), *zip(mpt.UPPER_LIP_RINGS, mpt.LOWER_LIP_RINGS),
-             (mpt.OUTER_LIP_UPPER, mpt.OUTER_LIP_LOWER)]
-
-
 def _lip_folds(dense, targets, lips):
     """The mesh of ``dense`` with ``lips`` and the area its lip triangles (the opening's strips left out)
     turn over, summed over the ``targets``."""
     mesh = warp_mesh.build_mesh(dense[: mpt.FACE_MESH_COUNT], 512, features=np.array(mpt.LIP_POINTS), lips=lips)
-    lip_points = [i for ring in LIP_RINGS for half in ring for i in half]
-    of_lips = np.isin(mesh.triangles, lip_points).any(axis=1)
+    of_lips = np.isin(mesh.triangles, mpt.LIP_RING_POINTS).any(axis=1)
     of_lips &= ~np.isin(mesh.triangles, mpt.INNER_LIP_UPPER + mpt.INNER_LIP_LOWER).all(axis=1)
     folded = 0.0
     for target in targets:
@@ -542,15 +537,15 @@ def test_the_lips_are_cut_along_their_rings(media, tmp_path):
     dense = crop.dense.astype(np.float64)
     track = preset_track("talk", crop.landmarks, frames=60, seed=3)
     targets = MotionTransfer(MotionConfig(), crop.landmarks, dense).transfer(track).dense
-    upper_lip = [i for upper, _ in LIP_RINGS for i in upper[1:-1]]
-    lower_lip = [i for _, lower in LIP_RINGS for i in lower[1:-1]]
+    upper_lip = [i for upper, _ in mpt.LIP_RINGS for i in upper[1:-1]]
+    lower_lip = [i for _, lower in mpt.LIP_RINGS for i in lower[1:-1]]
 
     def seams(mesh):
         joins = np.isin(mesh.triangles, upper_lip).any(axis=1) & np.isin(mesh.triangles, lower_lip).any(axis=1)
         return int((joins & ~np.isin(mesh.triangles, mpt.INNER_LIP_UPPER + mpt.INNER_LIP_LOWER).all(axis=1)).sum())
 
-    mesh, folded = _lip_folds(dense, targets, LIP_RINGS)
-    delaunay_mesh, delaunay_folded = _lip_folds(dense, targets, LIP_RINGS[:1])  # the opening alone re-cut
+    mesh, folded = _lip_folds(dense, targets, mpt.LIP_RINGS)
+    delaunay_mesh, delaunay_folded = _lip_folds(dense, targets, mpt.LIP_RINGS[:1])  # the opening alone re-cut
     assert seams(mesh) == 0 and seams(delaunay_mesh) > 0
     assert folded < 0.4 * delaunay_folded, (folded, delaunay_folded)
 
@@ -563,4 +558,4 @@ def test_a_68_point_driver_moves_the_lip_rings_with_their_columns(bundled_source
     dense = crop.dense.astype(np.float64)
     track = preset_track("talk", crop.landmarks, frames=60, seed=3)
     targets = MotionTransfer(MotionConfig(), crop.landmarks, dense).transfer(track).dense
-    assert _lip_folds(dense, targets, LIP_RINGS)[1] < 60.0  # under a pixel squared a frame
+    assert _lip_folds(dense, targets, mpt.LIP_RINGS)[1] < 60.0  # under a pixel squared a frame

@@ -105,6 +105,9 @@ UPPER_LIP_RINGS = ((62, 183, 42, 41, 38, 12, 268, 271, 272, 407, 292),
                    (76, 184, 74, 73, 72, 11, 302, 303, 304, 408, 306))
 LOWER_LIP_RINGS = ((62, 96, 89, 179, 86, 15, 316, 403, 319, 325, 292),
                    (76, 77, 90, 180, 85, 16, 315, 404, 320, 307, 306))
+# Every ring of the lips from the opening out, each as (upper half, lower half): the warp mesh cuts along them.
+LIP_RINGS = ((INNER_LIP_UPPER, INNER_LIP_LOWER), *zip(UPPER_LIP_RINGS, LOWER_LIP_RINGS),
+             (OUTER_LIP_UPPER, OUTER_LIP_LOWER))
 
 # Eye lids, outer-or-inner corner to the other corner; upper and lower share the corners.
 RIGHT_EYE_UPPER = (33, 246, 161, 160, 159, 158, 157, 173, 133)
@@ -126,6 +129,7 @@ FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365
 UPPER_LIP_POINTS = tuple(sorted(set(OUTER_LIP_UPPER[1:-1] + INNER_LIP_UPPER[1:-1])))
 LOWER_LIP_POINTS = tuple(sorted(set(OUTER_LIP_LOWER[1:-1] + INNER_LIP_LOWER[1:-1])))
 LIP_POINTS = tuple(sorted(set(OUTER_LIP_UPPER + OUTER_LIP_LOWER + INNER_LIP_UPPER + INNER_LIP_LOWER)))
+LIP_RING_POINTS = tuple(sorted({i for ring in LIP_RINGS for half in ring for i in half}))  # the rings' too
 EYE_POINTS = tuple(sorted(set(RIGHT_EYE_UPPER + RIGHT_EYE_LOWER + LEFT_EYE_UPPER + LEFT_EYE_LOWER
                               + RIGHT_IRIS + LEFT_IRIS)))
 BROW_POINTS = tuple(sorted(set(RIGHT_BROW + LEFT_BROW)))

@@ -353,7 +353,7 @@ def _lip_triangles(points: np.ndarray, lips: list[tuple[np.ndarray, np.ndarray]]
     """
     rings = [(np.asarray(upper, np.int64), np.asarray(lower, np.int64)) for upper, lower in lips]
     opening = _stitch(points, *rings[0])
-    outer = _opening(*rings[-1])
+    outer = opening_loop(*rings[-1])
     within = np.setdiff1d(np.concatenate([np.zeros(0, np.int64), *(np.r_[u, lo] for u, lo in rings[:-1])]), outer)
     others = np.setdiff1d(np.arange(len(points)), within)  # the points outside the outer lips, and those lips
     around = others[Delaunay(points[others]).simplices]
@@ -363,7 +363,7 @@ def _lip_triangles(points: np.ndarray, lips: list[tuple[np.ndarray, np.ndarray]]
     if _has_loop(around, outer) and all(_one_way(points, band) for band in bands):
         return np.concatenate([around, *bands, opening]).astype(np.int32)
     triangles = Delaunay(points).simplices
-    return np.concatenate([triangles[~_cut_across(points, triangles, _opening(*rings[0]))],
+    return np.concatenate([triangles[~_cut_across(points, triangles, opening_loop(*rings[0]))],
                            opening]).astype(np.int32)
 
 
@@ -419,7 +419,7 @@ def _iris_fan(points: np.ndarray, triangles: np.ndarray, upper: np.ndarray, lowe
     every lid point, and the iris stretches and squeezes without a fold. An eye whose centre does not see
     every lid point on the still (a kinked lid) keeps Delaunay's cut.
     """
-    loop = _opening(np.asarray(upper, np.int64), np.asarray(lower, np.int64))
+    loop = opening_loop(np.asarray(upper, np.int64), np.asarray(lower, np.int64))
     fan = np.array([(centre, a, b) for a, b in zip(loop, np.roll(loop, -1))], np.int32)
     areas = signed_areas(points, fan)
     if not (np.all(areas > 0.0) or np.all(areas < 0.0)):
@@ -427,7 +427,7 @@ def _iris_fan(points: np.ndarray, triangles: np.ndarray, upper: np.ndarray, lowe
     return np.concatenate([triangles[~_cut_across(points, triangles, loop, centre)], fan])
 
 
-def _opening(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
+def opening_loop(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
     """The closed loop of an opening's points: along its upper half, back along its lower (corners once)."""
     return np.concatenate([upper, lower[-2:0:-1]])
 

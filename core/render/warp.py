@@ -30,13 +30,22 @@ MATTE_FEATHER = 0.012  # of the crop size
 
 @dataclass
 class _LipIndices:
-    """Which control points are the inner-lip halves (corner to corner), the outer lip loop, and the lips'
-    rings from the opening out, each as its halves."""
+    """The control points of the lips' rings from the opening out, each as its upper and lower halves
+    (corner to corner); the inner lips' halves and the outer lips' loop follow from them."""
 
-    upper: np.ndarray
-    lower: np.ndarray
-    outer: np.ndarray
     rings: list[tuple[np.ndarray, np.ndarray]]
+
+    @property
+    def upper(self) -> np.ndarray:
+        return self.rings[0][0]
+
+    @property
+    def lower(self) -> np.ndarray:
+        return self.rings[0][1]
+
+    @property
+    def outer(self) -> np.ndarray:
+        return warp_mesh.opening_loop(*self.rings[-1])
 
 
 class WarpRenderer:
@@ -124,13 +133,9 @@ class WarpRenderer:
 
     def _lip_indices(self) -> _LipIndices:
         if self.uses_dense:
-            halves = [(mpt.INNER_LIP_UPPER, mpt.INNER_LIP_LOWER), *zip(mpt.UPPER_LIP_RINGS, mpt.LOWER_LIP_RINGS),
-                      (mpt.OUTER_LIP_UPPER, mpt.OUTER_LIP_LOWER)]
-            rings = [(np.array(upper), np.array(lower)) for upper, lower in halves]
-            return _LipIndices(*rings[0], np.array(mpt.OUTER_LIP_UPPER + mpt.OUTER_LIP_LOWER[::-1][1:-1]), rings)
-        inner = (np.arange(60, 65), np.array([60, 67, 66, 65, 64]))
-        outer = (np.arange(48, 55), np.array([48, 59, 58, 57, 56, 55, 54]))
-        return _LipIndices(*inner, np.arange(48, 60), [inner, outer])
+            return _LipIndices([(np.array(upper), np.array(lower)) for upper, lower in mpt.LIP_RINGS])
+        return _LipIndices([(np.arange(60, 65), np.array([60, 67, 66, 65, 64])),
+                            (np.arange(48, 55), np.array([48, 59, 58, 57, 56, 55, 54]))])
 
     def _feature_indices(self) -> np.ndarray:
         """Lips and eyes: the warp keeps their landmarks' motion as given (see mesh.untangle)."""
