@@ -297,12 +297,19 @@ def _closing_offsets(points: np.ndarray, inner: LoopHalves, outer: LoopHalves, c
         thickness = np.linalg.norm(own - at[0], axis=1)
         upright = at[1] + sign * thickness[:, None] * down
         offsets[list(outer_half[1:-1])] = (1.0 - close) * (own + (at[1] - at[0])) + close * upright - own
+    return _along_columns(offsets, inner, outer, rings)  # the corners' offsets are zero: theirs stay zero
+
+
+def _along_columns(rows: np.ndarray, inner: LoopHalves, outer: LoopHalves,
+                   rings: tuple[LoopHalves, ...]) -> np.ndarray:
+    """``rows`` (one per point: an offset, a row of weights) with each lip ring point's set in proportion
+    between its column's inner and outer lip points' (ring k of n at (k + 1) / (n + 1) of the way out, inner
+    ring first, corners included), in place: the rings between the lip contours move with their columns."""
     for ring_pair, share in zip(rings, np.arange(1, len(rings) + 1) / (len(rings) + 1)):
         for ring, inner_half, outer_half in ((ring_pair.upper, inner.upper, outer.upper),
                                              (ring_pair.lower, inner.lower, outer.lower)):
-            offsets[list(ring[1:-1])] = ((1.0 - share) * offsets[list(inner_half[1:-1])]
-                                         + share * offsets[list(outer_half[1:-1])])
-    return offsets
+            rows[list(ring)] = (1.0 - share) * rows[list(inner_half)] + share * rows[list(outer_half)]
+    return rows
 
 
 def _lid_meeting(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
@@ -493,11 +500,7 @@ def interpolation_from_68(src68: np.ndarray, src_dense: np.ndarray) -> np.ndarra
     not_lips = np.setdiff1d(np.arange(len(src_dense)), sorted(upper_lip | lower_lip))
     forbidden[np.ix_(not_lips, list(ibug68.INNER_LIPS))] = True
     weights = _fading_weights(src_dense, src68, float(np.linalg.norm(src68[36] - src68[45])), forbidden)
-    for ring_pair, share in zip(DENSE_LIP_RINGS, np.arange(1, len(DENSE_LIP_RINGS) + 1) / (len(DENSE_LIP_RINGS) + 1)):
-        for ring, inner_half, outer_half in ((ring_pair.upper, DENSE_INNER_LIPS.upper, DENSE_OUTER_LIPS.upper),
-                                             (ring_pair.lower, DENSE_INNER_LIPS.lower, DENSE_OUTER_LIPS.lower)):
-            weights[list(ring)] = (1.0 - share) * weights[list(inner_half)] + share * weights[list(outer_half)]
-    return weights
+    return _along_columns(weights, DENSE_INNER_LIPS, DENSE_OUTER_LIPS, DENSE_LIP_RINGS)
 
 
 def _fading_weights(points: np.ndarray, anchors: np.ndarray, scale: float,
