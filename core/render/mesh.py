@@ -354,7 +354,7 @@ def _lip_triangles(points: np.ndarray, lips: list[tuple[np.ndarray, np.ndarray]]
     rings = [(np.asarray(upper, np.int64), np.asarray(lower, np.int64)) for upper, lower in lips]
     opening = _stitch(points, *rings[0])
     outer = opening_loop(*rings[-1])
-    within = np.setdiff1d(np.concatenate([np.zeros(0, np.int64), *(np.r_[u, lo] for u, lo in rings[:-1])]), outer)
+    within = np.setdiff1d(np.array([i for upper, lower in rings[:-1] for i in (*upper, *lower)], np.int64), outer)
     others = np.setdiff1d(np.arange(len(points)), within)  # the points outside the outer lips, and those lips
     around = others[Delaunay(points[others]).simplices]
     around = around[~_cut_across(points, around, outer)]
