@@ -65,6 +65,19 @@ def fit_similarity(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None 
     return np.hstack([linear, (mu_d - linear @ mu_s)[:, None]])
 
 
+def fit_affine(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Least-squares affine mapping ``src`` onto ``dst``; a similarity where the points are nearly collinear
+    (an affine's scale across a flat point set is not determined)."""
+    src, dst = np.asarray(src, np.float64).reshape(-1, 2), np.asarray(dst, np.float64).reshape(-1, 2)
+    w = np.ones(len(src)) if weights is None else np.asarray(weights, np.float64).reshape(-1)
+    spread = np.linalg.svd((src - src.mean(0)) * np.sqrt(w)[:, None], compute_uv=False)
+    if spread[1] < 0.08 * spread[0]:
+        return fit_similarity(src, dst, w)
+    root = np.sqrt(w)[:, None]
+    a = np.hstack([src, np.ones((len(src), 1))]) * root
+    return np.linalg.lstsq(a, dst * root, rcond=None)[0].T
+
+
 def similarity_params(matrix: np.ndarray) -> tuple[float, float, np.ndarray]:
     """(scale, angle in radians, translation) of a similarity matrix."""
     scale = float(np.hypot(matrix[0, 0], matrix[1, 0]))

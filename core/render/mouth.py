@@ -122,7 +122,7 @@ class MouthPainter:
         # The target's inner lips at the eight iBUG inner-lip positions: 60-64 along the upper lip, 65-67 back.
         up, low = _resample_arc(upper, 5), _resample_arc(lower, 5)
         target_68 = np.vstack([up, low[3:0:-1]])
-        matrix = _affine(lip_edges(driver), target_68)
+        matrix = align.fit_affine(lip_edges(driver), target_68)
         patch, _ = _warp_region(driver.image, driver.inner, matrix, box, clip=False)
         ring = _ring_pixels(driver.image, driver.outer)
         if ring.dtype == np.uint8:  # a video frame: only the patch and the ring are converted
@@ -192,16 +192,6 @@ def _resample_arc(curve: np.ndarray, count: int) -> np.ndarray:
 def mouth_loop(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
     """The closed mouth opening: along the upper lip, back along the lower lip (corners once)."""
     return np.vstack([upper, lower[::-1][1:-1]])
-
-
-def _affine(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Least-squares affine map src -> dst (2x3); a similarity where the points are nearly collinear."""
-    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
-    spread = np.linalg.svd(src - src.mean(0), compute_uv=False)
-    if spread[1] < 0.08 * spread[0]:  # an affine's scale across a flat point set is not determined
-        return align.fit_similarity(src, dst)
-    a = np.hstack([src, np.ones((len(src), 1))])
-    return np.linalg.lstsq(a, dst, rcond=None)[0].T
 
 
 def _warp_region(image: np.ndarray, region: np.ndarray, matrix: np.ndarray, box, clip: bool = True):
