@@ -127,6 +127,7 @@ class PORTRAIT_ANIMATOR_PT_engine(_SidebarSubPanel, bpy.types.Panel):
             layout.prop(settings, "checkpoint")
         layout.prop(settings, "crop_size")
         layout.prop(settings, "face_index")
+        layout.prop(settings, "glasses")
         if settings.last_output:
             layout.label(text=f"Last render: {settings.last_output}", icon='FILE_IMAGE')
 

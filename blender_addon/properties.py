@@ -101,6 +101,11 @@ class PortraitAnimatorSettings(PropertyGroup):
         ('256', "256", ""), ('512', "512", ""), ('1024', "1024", "")), default='512')
     face_index: IntProperty(name="Face", min=-1, default=-1,
                             description="Which face of the still, largest first (-1: the largest)")
+    glasses: EnumProperty(name="Glasses", items=(
+        ('auto', "Auto", "Read from the still whether it wears glasses"),
+        ('on', "On", "The still wears glasses: the rims and bridge move as one rigid piece with the head"),
+        ('off', "Off", "Warp the eyes' surroundings with the skin (frees the skin round the eyes; rims bend)"),
+    ), default='auto')
     motion_mode: EnumProperty(name="Motion", items=(
         ('relative', "Relative", "The driver's motion applied to the still's own face shape"),
         ('absolute', "Absolute", "The driver's face shape itself"),

@@ -25,6 +25,7 @@ CROP_SIZES = (256, 512, 1024)
 LANDMARK_BACKENDS = ("mediapipe", "dlib", "face-alignment")
 BIT_DEPTHS = (8, 16)
 EXR_COMPRESSIONS = ("zip", "piz", "dwaa", "none")
+GLASSES_MODES = ("auto", "on", "off")
 DEFAULT_MAX_STILL_PIXELS = 16384 * 16384
 # Renderers that ship weights with the package, used when a job names no checkpoint.
 SHIPPED_CHECKPOINTS = {"neural-hybrid": os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets",
@@ -126,6 +127,7 @@ class RenderJob:
     face: int | None = None  # index among detected faces, largest first; None = the largest
     motion: MotionConfig = field(default_factory=MotionConfig)
     landmark_backend: str = "mediapipe"
+    glasses: str = "auto"  # the still wears glasses, carried as one rigid object: read from it, or on/off
     seed: int = 0
     cache_dir: str | None = None
     max_still_pixels: int = DEFAULT_MAX_STILL_PIXELS
@@ -150,6 +152,7 @@ class RenderJob:
         _one_of("device", self.device, DEVICES, source)
         _one_of("crop_size", self.crop_size, CROP_SIZES, source)
         _one_of("landmark_backend", self.landmark_backend, LANDMARK_BACKENDS, source)
+        _one_of("glasses", self.glasses, GLASSES_MODES, source)
         _one_of("motion.mode", self.motion.mode, MOTION_MODES, source)
         _one_of("output.bit_depth", self.output.bit_depth, BIT_DEPTHS, source)
         _one_of("output.exr_compression", self.output.exr_compression, EXR_COMPRESSIONS, source)

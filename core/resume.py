@@ -35,6 +35,8 @@ def render_settings(job: RenderJob) -> str:
     settings = {"renderer": job.renderer, "crop_size": job.crop_size, "face": job.face,
                 "landmark_backend": job.landmark_backend, "seed": job.seed,
                 "motion": dataclasses.asdict(job.motion), "paste_back": job.output.paste_back}
+    if job.glasses != "auto":  # named only when set, so frames rendered before the option still resume
+        settings["glasses"] = job.glasses
     if job.driver.startswith("preset:"):  # a file driver is known by its digest; a preset by name and
         settings["preset"] = job.driver      # length (its motion is drawn for the whole length)
         settings["preset_frames"] = preset_frame_count(job)

@@ -120,14 +120,16 @@ def test_job_file_is_read_by_the_engine_config(tmp_path):
     spec = job_file.JobSpec(
         sources=[str(tmp_path / "still.png")], driver=str(tmp_path / "rig.npz"),
         pattern=str(tmp_path / "out" / "shot.####.png"), name="shot", frames=(3, 12), device="cpu",
-        crop_size=256, motion_mode="absolute", gains={"head": 0.5, "eyes": 1.2, "brows": 1.0, "mouth": 2.0},
-        smoothing=0.1, close_mouth=False, bit_depth=8, overwrite=True)
+        crop_size=256, glasses="off", motion_mode="absolute",
+        gains={"head": 0.5, "eyes": 1.2, "brows": 1.0, "mouth": 2.0}, smoothing=0.1, close_mouth=False, bit_depth=8,
+        overwrite=True)
     path = job_file.write_job(str(tmp_path / "out" / "shot.job.json"), spec)
     job = RenderJob.load(path)
     assert job.sources == spec.sources and job.driver == spec.driver and job.name == "shot"
     assert (job.frames.start, job.frames.end) == (3, 12)
     assert job.output.pattern == spec.pattern and job.output.bit_depth == 8 and job.output.overwrite
     assert job.device == "cpu" and job.crop_size == 256 and job.motion.mode == "absolute"
+    assert job.glasses == "off"
     assert job.motion.gains.mouth == 2.0 and job.motion.gains.head == 0.5 and job.motion.smoothing == 0.1
     assert job.motion.close_mouth is False
     assert RenderJob.load(job_file.write_job(path, job_file.JobSpec(["/s.png"], "preset:blink", "/o/a.####.exr", "a"))

@@ -35,6 +35,7 @@ def test_presets_are_not_treated_as_paths(tmp_path):
     ({"sources": ["a.png"], "driver": "d.mp4", "motion": {"mode": "sideways"}}, "motion.mode"),
     ({"sources": ["a.png"], "driver": "d.mp4", "motion": {"gains": {"mouth": "loud"}}}, "motion.gains.mouth"),
     ({"sources": ["a.png"], "driver": "d.mp4", "crop_size": 300}, "crop_size"),
+    ({"sources": ["a.png"], "driver": "d.mp4", "glasses": "maybe"}, "glasses"),
     ({"sources": ["a.png"], "driver": "d.mp4", "frames": "20-10"}, "frames"),
     ({"sources": ["a.png"], "driver": "d.mp4", "colour": "red"}, "colour"),
     ({"sources": [], "driver": "d.mp4"}, "sources"),
@@ -80,3 +81,18 @@ def test_keep_open_mouth_on_the_command_line_reaches_the_job(tmp_path):
     assert kept.motion.close_mouth is False
     kept.save(str(tmp_path / "j.json"))
     assert RenderJob.load(str(tmp_path / "j.json")).motion.close_mouth is False
+
+
+def test_glasses_on_the_command_line_reach_the_job_and_the_frames_settings(tmp_path):
+    from portrait_animator.cli import build_parser
+    from portrait_animator.cli.animate import job_from_args
+    from portrait_animator.resume import render_settings
+
+    base = ["animate", "--source", "s.png", "--driver", "preset:talk", "--out", str(tmp_path / "f.####.png")]
+    auto = job_from_args(build_parser().parse_args(base))
+    off = job_from_args(build_parser().parse_args(base + ["--glasses", "off"]))
+    assert auto.glasses == "auto" and off.glasses == "off"
+    off.save(str(tmp_path / "j.json"))
+    assert RenderJob.load(str(tmp_path / "j.json")).glasses == "off"
+    # frames rendered before the option (no "glasses" in their settings) still resume under the default
+    assert "glasses" not in render_settings(auto) and '"glasses":"off"' in render_settings(off)

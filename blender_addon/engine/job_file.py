@@ -31,6 +31,7 @@ class JobSpec:
     device: str = "auto"
     crop_size: int = 512
     face: int | None = None
+    glasses: str = "auto"  # "auto" (the engine reads it from the still), "on", "off"
     motion_mode: str = "relative"
     neutral: str = "auto"
     gains: dict[str, float] = field(default_factory=lambda: {"head": 1.0, "eyes": 1.0, "brows": 1.0, "mouth": 1.0})
@@ -68,6 +69,7 @@ def job_dict(spec: JobSpec) -> dict:
         "device": spec.device,
         "crop_size": spec.crop_size,
         "face": spec.face,
+        "glasses": spec.glasses,
         "motion": {
             "mode": spec.motion_mode,
             "neutral": spec.neutral,

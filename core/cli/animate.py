@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..config import (CROP_SIZES, DEVICES, LANDMARK_BACKENDS, MOTION_MODES, RENDERERS, FrameRange, MotionConfig,
-                      MotionGains, OutputConfig, RenderJob)
+from ..config import (CROP_SIZES, DEVICES, GLASSES_MODES, LANDMARK_BACKENDS, MOTION_MODES, RENDERERS, FrameRange,
+                      MotionConfig, MotionGains, OutputConfig, RenderJob)
 from .progress import add_progress_argument
 from .render_job import run_job
 
@@ -36,6 +36,9 @@ def register(subparsers) -> None:
                              "(default: it first closes to the driver's neutral opening, so it follows the driver)")
     parser.add_argument("--face", type=int, help="which face of the still, largest first (default: 0, the largest)")
     parser.add_argument("--crop-size", type=int, choices=CROP_SIZES, default=512)
+    parser.add_argument("--glasses", choices=GLASSES_MODES, default="auto",
+                        help="the still wears glasses, which move as one rigid piece with the head: read "
+                             "from the still (auto, the default), or say so (on) or not (off)")
     parser.add_argument("--no-paste-back", action="store_true", help="write the aligned face crop only")
     parser.add_argument("--overwrite", action="store_true", help="re-render frames that already exist")
     parser.add_argument("--preview", metavar="MP4", help="also write an H.264 preview movie")
@@ -59,7 +62,7 @@ def job_from_args(args) -> RenderJob:
         output=OutputConfig(pattern=args.out, bit_depth=args.bit_depth, paste_back=not args.no_paste_back,
                             overwrite=args.overwrite, preview=args.preview),
         frames=FrameRange.parse(args.frames, "--frames"), renderer=args.renderer, checkpoint=args.checkpoint,
-        device=args.device, crop_size=args.crop_size, face=args.face,
+        device=args.device, crop_size=args.crop_size, face=args.face, glasses=args.glasses,
         motion=MotionConfig(mode=args.motion, neutral=args.neutral, gains=gains, smoothing=args.smooth,
                             close_mouth=not args.keep_open_mouth),
         landmark_backend=args.backend, seed=args.seed, cache_dir=args.cache_dir,

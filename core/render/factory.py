@@ -10,7 +10,7 @@ from .warp import WarpRenderer
 def create_renderer(job: RenderJob) -> FaceRenderer:
     """A fresh renderer for ``job`` (``warp`` needs no weights; the neural ones load ``job.checkpoint_path``)."""
     if job.renderer == "warp":
-        return WarpRenderer()
+        return WarpRenderer(glasses=job.glasses)
     from .neural import create_neural_renderer  # torch models load only when a neural renderer is asked for
 
     return create_neural_renderer(job)

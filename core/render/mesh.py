@@ -39,6 +39,7 @@ motion and the head's rigid motion until none is left (border points never move)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -179,11 +180,16 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
                     landmark_neighbours, smoothed, head_groups, band, rings)
 
 
-def target_points(mesh: WarpMesh, control_target: np.ndarray, head: np.ndarray) -> np.ndarray:
-    """Target positions of every mesh point: landmarks as given, the rest following ``head`` partly."""
+def target_points(mesh: WarpMesh, control_target: np.ndarray, head: np.ndarray,
+                  rigid_parts: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    """Target positions of every mesh point: landmarks as given, the rest following ``head`` partly.
+    ``rigid_parts`` moves the landmarks of rigid objects on the face (glasses) after the outline's
+    smoothing, which would bend them."""
     rigid = _carry(mesh.points, mesh.head_groups, head, mesh.centre)  # the whole mesh carried by the head alone
     out = rigid.copy()
     out[: mesh.control_count] = smooth_motion(mesh, control_target, rigid[: mesh.control_count])
+    if rigid_parts is not None:
+        out[: mesh.control_count] = rigid_parts(out[: mesh.control_count])
     outline_motion = out[: mesh.control_count] - rigid[: mesh.control_count]  # the face's own, beyond the head's
     rings = mesh.rings
     out[rings.rows] += (outline_motion[rings.landmarks] * rings.weights[..., None]).sum(axis=1)

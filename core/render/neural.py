@@ -65,7 +65,8 @@ def _resize(image: np.ndarray, size: int) -> np.ndarray:
 class NeuralRenderer:
     """A checkpoint's generator, prepared for one source face, rendering one crop per target."""
 
-    def __init__(self, model: NeuralModel, checkpoint_path: str, device: torch.device):
+    def __init__(self, model: NeuralModel, checkpoint_path: str, device: torch.device, glasses: str = "auto"):
+        """``glasses``: the hybrid's warp's reading of the still's glasses (``WarpRenderer``)."""
         self.model = model
         self.card = model.card
         self.network = model.card.network
@@ -77,7 +78,7 @@ class NeuralRenderer:
             if network is not None:
                 _bake_spectral_norm(network)
                 network.eval()
-        self.warp = WarpRenderer() if self.network.hybrid else None
+        self.warp = WarpRenderer(glasses=glasses) if self.network.hybrid else None
         self.source: SourceFace | None = None
         self.psi: torch.Tensor | None = None
 
@@ -172,4 +173,4 @@ def create_neural_renderer(job: RenderJob) -> NeuralRenderer:
     if job.renderer != "neural" and job.renderer != kind:
         raise JobFieldError("checkpoint", f"{path} holds a '{kind}' model, but renderer "
                             f"'{job.renderer}' was asked for (use --renderer {kind} or --renderer neural)")
-    return NeuralRenderer(model, path, device)
+    return NeuralRenderer(model, path, device, glasses=job.glasses)

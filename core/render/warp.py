@@ -21,6 +21,7 @@ from . import mesh as warp_mesh
 from . import mouth
 from .base import RenderedFace, SourceFace, TargetFace
 from .eyelids import EyelidPainter
+from .glasses import GlassesCarrier, wears_glasses
 from .regions import Overlay
 
 # Matte: pixels displaced by more than this (crop pixels) are fully "animated"; the edge is feathered.
@@ -53,8 +54,11 @@ class WarpRenderer:
 
     name = "warp"
 
-    def __init__(self):
+    def __init__(self, glasses: str = "auto"):
+        """``glasses``: "auto" reads from the still whether it wears glasses (``glasses.wears_glasses``)."""
         self.source: SourceFace | None = None
+        self.glasses_mode = glasses
+        self.glasses: GlassesCarrier | None = None
 
     def describe(self) -> dict:
         return {"renderer": self.name, "checkpoint": None}
@@ -68,6 +72,11 @@ class WarpRenderer:
                                      for u, lo in self._eye_indices()))
         control = self._control(crop.landmarks, crop.dense)
         self.lips = self._lip_indices()
+        eyes = [(np.array(upper), np.array(lower)) for upper, lower in self._eye_indices()]
+        if self.glasses_mode == "on" or (self.glasses_mode == "auto"
+                                         and wears_glasses(crop.rgb, _inner_corners(control, eyes))):
+            free = np.concatenate([self._feature_indices(), self._brow_points()])
+            self.glasses = GlassesCarrier(control, eyes, [np.array(b) for b in self._brow_indices()], free)
         self.mesh = warp_mesh.build_mesh(control, source.crop_size, self._feature_indices(), self._outline(),
                                          self._brow_points(), self.lips.rings, self._iris_fans())
         self.mouth = mouth.MouthPainter(crop.rgb, control[self.lips.upper], control[self.lips.lower],
@@ -115,7 +124,8 @@ class WarpRenderer:
         limited = warp_mesh.limit_head(self.mesh, head)
         if limited is not head:  # the face comes along: the rigid correction moves every landmark with it
             control_dst = align.apply(align.compose(limited, align.invert(head)), control_dst).astype(np.float64)
-        return control_dst, warp_mesh.target_points(self.mesh, control_dst, limited)
+        carry = self.glasses.carry if self.glasses is not None else None
+        return control_dst, warp_mesh.target_points(self.mesh, control_dst, limited, carry)
 
     # ------------------------------------------------------------------------------------ helpers
     def _control(self, landmarks68: np.ndarray, dense: np.ndarray | None) -> np.ndarray:
@@ -195,6 +205,13 @@ class WarpRenderer:
             driver = mouth.DriverMouth(target.driver_image, target.driver_landmarks[60:68],
                                        target.driver_landmarks[48:60])
         return self.mouth.paint(control_dst[self.lips.upper], control_dst[self.lips.lower], driver)
+
+
+def _inner_corners(points: np.ndarray, eyes) -> tuple[np.ndarray, np.ndarray]:
+    """Each eye's corner nearer the other eye."""
+    centres = [points[np.concatenate(eye)].mean(axis=0) for eye in eyes]
+    return tuple(min((points[upper[0]], points[upper[-1]]), key=lambda corner: np.linalg.norm(corner - other))
+                 for (upper, _), other in zip(eyes, centres[::-1]))
 
 
 def remap(image: np.ndarray, source_map: np.ndarray) -> np.ndarray:

@@ -31,6 +31,7 @@ def preset_shot(context):
     settings.driver_kind = 'PRESET'
     settings.driver_preset = 'blink'
     settings.crop_size = '256'
+    settings.glasses = 'on'
     settings.output_path = "//renders/take_###"
     settings.load_into = 'SEQUENCER'
     context.scene.frame_start, context.scene.frame_end = 2, 5
@@ -60,6 +61,7 @@ def test_render_writes_the_job_runs_the_engine_and_loads_the_frames(context, pre
     job = RenderJob.load(str(folder / "take.job.json"))
     assert job.sources == [str(media_path(*RIG_STILL))] and job.driver == "preset:blink"
     assert (job.frames.start, job.frames.end) == (2, 5) and job.device == "cpu" and job.crop_size == 256
+    assert job.glasses == "on"
     assert job.output.pattern == str(folder / "take_###.png") and job.output.bit_depth == 16
     frames = sorted(p.name for p in folder.iterdir() if p.name.startswith("take_") and p.suffix == ".png")
     assert frames == ["take_002.png", "take_003.png", "take_004.png", "take_005.png",
