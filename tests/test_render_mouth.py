@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
+from portrait_animator.io.colour import linear_to_srgb, srgb_to_linear
 from portrait_animator.render.mouth import DriverMouth, MouthPainter, lip_edges
 from portrait_animator.render.mouth_interior import synthetic_interior
 
@@ -104,8 +105,9 @@ def test_a_drivers_mouth_on_a_black_and_white_still_stays_grey():
 
 
 def test_a_drivers_mouth_keeps_its_shadow_dark_on_a_still_smoother_than_the_driver():
-    """The driver's skin has more texture than the still's, so the colour transfer halves the lightness
-    contrast; the cavity (a seventh of the skin's brightness in the driver) must still read as a shadow."""
+    """The driver's skin has more texture than the still's (a transfer that took the skins' spread ratio as
+    its lightness gain halved the contrast); the cavity (a seventh of the skin's brightness in the driver)
+    must still read as a shadow."""
     skin = (0.86, 0.66, 0.58)  # the driver's skin colour, with less grain
     still = np.full((200, 200, 3), skin, np.float32)
     still += np.random.default_rng(1).normal(0.0, 0.02, (200, 200, 3)).astype(np.float32)
@@ -113,6 +115,24 @@ def test_a_drivers_mouth_keeps_its_shadow_dark_on_a_still_smoother_than_the_driv
     shown = overlay.alpha > 0.5
     darkest = np.percentile(_luma(overlay.rgb[shown]), 10)
     assert darkest < 0.45 * _luma(np.array(skin, np.float32)), darkest  # (0.47 of it with the contrast halved)
+
+
+def test_a_dim_drivers_mouth_on_a_bright_still_is_dark_with_light_teeth():
+    """A driver filmed in dim light (its frame at a third of the light) on a brightly lit still: the transfer
+    is an exposure change, so the cavity stays a deep shadow and the teeth lighter than the skin (an additive
+    shift of lightness left them a few points from the skin: a grey slot with grey teeth)."""
+    image, inner, outer = _driver_frame()
+    dim = linear_to_srgb(srgb_to_linear(image) / 3.0).astype(np.float32)
+    rgb, upper, lower, still_outer = _closed_still(np.full((200, 200, 3), (0.93, 0.78, 0.70), np.float32)
+                                                   + np.random.default_rng(2).normal(0.0, 0.02, (200, 200, 3)))
+    skin = _luma(np.array((0.93, 0.78, 0.70), np.float32))
+    painter = MouthPainter(rgb, upper, lower, still_outer)
+    opened = lower + [0.0, 30.0] * np.sin(np.linspace(0.0, np.pi, len(lower)))[:, None]
+    overlay = painter.paint(upper, opened, DriverMouth(dim, inner, outer))
+    shown = overlay.alpha > 0.5
+    luma = _luma(overlay.rgb[shown])
+    assert np.percentile(luma, 10) < 0.3 * skin, (np.percentile(luma, 10), skin)
+    assert np.percentile(luma, 99) > skin, (np.percentile(luma, 99), skin)  # the teeth
 
 
 def _teeth_smile_driver(between_teeth_and_lip, teeth_to=16.0):

@@ -256,16 +256,25 @@ def _lab_statistics(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _match_colour(patch: np.ndarray, from_stats, to_stats) -> np.ndarray:
-    """Reinhard colour transfer in Lab: the patch gets the statistics the still has where the driver has its own.
+    """The patch in the still's light and colour, from the two skins' Lab statistics (the driver's where it
+    has its own, the still's).
 
-    Lightness keeps the contrast ratio of the two skins (within 0.5-2). The colour channels never gain: skin's
-    spread of hue is a few points of Lab, so its ratio between two faces is noise (up to 8 on the pairs
-    looked at), and it turned a driver's lower lip magenta on a painting; a still without colour (a
-    black-and-white photograph) has no spread, and its mouth stays grey.
+    Lightness changes as an exposure does: by a factor on luminance, which is a factor on Lab's L + 16 (L is
+    nearly a cube root), the one that takes the driver's skin to the still's; then, on a still whose skin
+    has more texture than the driver's at that exposure (a wrinkled face, a grainy print), its contrast up to
+    twice, never down. An additive shift with the skins' spread ratio as gain (Reinhard's transfer) kept a
+    dim driver's mouth a few points of L from a bright still's skin: an open mouth came out a grey slot
+    (lia_taylor driven by `lp_d3`: the mouth at L 47 on skin at 74, where a factor gives 21).
+    The colour channels shift and never gain: skin's spread of hue is a few points of Lab, so its ratio
+    between two faces is noise (up to 8 on the pairs looked at), and it turned a driver's lower lip magenta on
+    a painting; a still without colour (a black-and-white photograph) has no spread, and its mouth stays grey.
     """
     (src_mean, src_std), (dst_mean, dst_std) = from_stats, to_stats
-    gain = (dst_std + 1e-3) / (src_std + 1e-3)
-    gain = np.array([np.clip(gain[0], 0.5, 2.0), min(gain[1], 1.0), min(gain[2], 1.0)])
-    converted = (_lab(patch) - src_mean) * gain + dst_mean
-    out = cv2.cvtColor(converted.reshape(-1, 1, 3).astype(np.float32), cv2.COLOR_Lab2RGB)
+    lab = _lab(patch)
+    exposure = (dst_mean[0] + 16.0) / max(src_mean[0] + 16.0, 1e-3)
+    texture = float(np.clip((dst_std[0] + 1e-3) / (src_std[0] * exposure + 1e-3), 1.0, 2.0))
+    lab[:, 0] = ((lab[:, 0] + 16.0) * exposure - 16.0 - dst_mean[0]) * texture + dst_mean[0]
+    chroma_gain = np.minimum((dst_std[1:] + 1e-3) / (src_std[1:] + 1e-3), 1.0)
+    lab[:, 1:] = (lab[:, 1:] - src_mean[1:]) * chroma_gain + dst_mean[1:]
+    out = cv2.cvtColor(lab.reshape(-1, 1, 3).astype(np.float32), cv2.COLOR_Lab2RGB)
     return np.clip(out.reshape(patch.shape), 0.0, 1.0)
