@@ -116,7 +116,8 @@ def test_panels_draw_every_state_with_real_properties_and_operators(context, dli
             drawn = draw(panels.PORTRAIT_ANIMATOR_PT_main, context)
             assert ("operator", "portrait_animator.render") in drawn
     settings.renderer = 'neural-hybrid'
-    assert ("prop", "checkpoint") in draw(panels.PORTRAIT_ANIMATOR_PT_engine, context)
+    engine = draw(panels.PORTRAIT_ANIMATOR_PT_engine, context)
+    assert ("prop", "checkpoint") in engine and ("prop", "glasses") in engine
     assert ("prop", "mouth_gain") in draw(panels.PORTRAIT_ANIMATOR_PT_motion, context)
 
     assert not panels.PORTRAIT_ANIMATOR_PT_expressions.poll(context)
