@@ -58,7 +58,7 @@ class WarpRenderer:
         """``glasses``: "auto" reads from the still whether it wears glasses (``glasses.wears_glasses``)."""
         self.source: SourceFace | None = None
         self.glasses_mode = glasses
-        self.glasses: GlassesCarrier | None = None
+        self.glasses: GlassesCarrier | None = None  # set by prepare() for the still
 
     def describe(self) -> dict:
         return {"renderer": self.name, "checkpoint": None}
@@ -72,11 +72,7 @@ class WarpRenderer:
                                      for u, lo in self._eye_indices()))
         control = self._control(crop.landmarks, crop.dense)
         self.lips = self._lip_indices()
-        eyes = [(np.array(upper), np.array(lower)) for upper, lower in self._eye_indices()]
-        if self.glasses_mode == "on" or (self.glasses_mode == "auto"
-                                         and wears_glasses(crop.rgb, _inner_corners(control, eyes))):
-            free = np.concatenate([self._feature_indices(), self._brow_points()])
-            self.glasses = GlassesCarrier(control, eyes, [np.array(b) for b in self._brow_indices()], free)
+        self.glasses = self._glasses(crop.rgb, control)
         self.mesh = warp_mesh.build_mesh(control, source.crop_size, self._feature_indices(), self._outline(),
                                          self._brow_points(), self.lips.rings, self._iris_fans())
         self.mouth = mouth.MouthPainter(crop.rgb, control[self.lips.upper], control[self.lips.lower],
@@ -140,6 +136,15 @@ class WarpRenderer:
         irises = [gaze.iris_inside_eye(dense[iris[0]], face[list(upper)], face[list(lower)])
                   for iris, (upper, lower) in zip((mpt.RIGHT_IRIS, mpt.LEFT_IRIS), self._eye_indices())]
         return np.vstack([face, irises])
+
+    def _glasses(self, crop_rgb: np.ndarray, control: np.ndarray) -> GlassesCarrier | None:
+        """The carrier of the still's glasses, where it wears them (or the job says so)."""
+        eyes = [(np.array(upper), np.array(lower)) for upper, lower in self._eye_indices()]
+        if self.glasses_mode == "off" or (self.glasses_mode == "auto"
+                                          and not wears_glasses(crop_rgb, _inner_corners(control, eyes))):
+            return None
+        free = np.concatenate([self._feature_indices(), self._brow_points()])
+        return GlassesCarrier(control, eyes, [np.array(brow) for brow in self._brow_indices()], free)
 
     def _lip_indices(self) -> _LipIndices:
         if self.uses_dense:
