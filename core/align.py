@@ -33,6 +33,13 @@ def compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
     return np.hstack([outer[:, :2] @ inner[:, :2], outer[:, :2] @ inner[:, 2:3] + outer[:, 2:3]])
 
 
+def to_opencv(matrix: np.ndarray) -> np.ndarray:
+    """The same transform for OpenCV's ``warpAffine``, whose pixel centres are at integers (ours at +0.5)."""
+    cv_matrix = np.array(matrix, dtype=np.float64)
+    cv_matrix[:, 2] = cv_matrix[:, :2] @ np.array([0.5, 0.5]) + cv_matrix[:, 2] - 0.5
+    return cv_matrix
+
+
 def identity() -> np.ndarray:
     return np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 

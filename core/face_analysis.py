@@ -79,9 +79,7 @@ def crop_face(image: np.ndarray, crop_from_still: np.ndarray, size: int) -> np.n
             to_small = np.array([[fx, 0.0, -x0 * fx], [0.0, fy, -y0 * fy]])
             matrix = align.compose(crop_from_still, align.invert(to_small))
             image = small
-    cv_matrix = matrix.copy()  # our pixel centres are at +0.5, OpenCV's at integers
-    cv_matrix[:, 2] = matrix[:, :2] @ np.array([0.5, 0.5]) + matrix[:, 2] - 0.5
-    return cv2.warpAffine(image, cv_matrix, (size, size), flags=cv2.INTER_LINEAR,
+    return cv2.warpAffine(image, align.to_opencv(matrix), (size, size), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
 
 

@@ -106,18 +106,11 @@ def test_a_still_with_glasses_keeps_its_rims_whole_under_a_squint(media, tmp_pat
         control = carried.glasses.carry(carried._control(target.landmarks, target.dense))
         full = carried.glasses.weights > 0.999
         matrix = align.fit_affine(carried.glasses.source[full], control[full])
-        rigid = cv2.warpAffine(source.crop.rgb, _cv_matrix(matrix), source.crop.rgb.shape[1::-1],
+        rigid = cv2.warpAffine(source.crop.rgb, align.to_opencv(matrix), source.crop.rgb.shape[1::-1],
                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         band = _rim_band(carried.glasses.source, matrix, source.crop.rgb.shape[0])
         errors[mode] = float(np.abs(out.rgb[band] - rigid[band]).mean())
     assert errors["auto"] < 0.006 and errors["off"] > 3 * errors["auto"], errors
-
-
-def _cv_matrix(matrix):
-    """Our pixel convention (centres at +0.5) to OpenCV's (centres at 0)."""
-    cv = matrix.copy()
-    cv[:, 2] = matrix[:, :2] @ np.array([0.5, 0.5]) + matrix[:, 2] - 0.5
-    return cv
 
 
 def _rim_band(points, matrix, size):

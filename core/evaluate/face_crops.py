@@ -27,8 +27,7 @@ def cut(image: np.ndarray, crop_from_frame: np.ndarray, size: int = MEASURE_SIZE
     Beyond the frame's edge the edge pixels are repeated (as the engine's own crops do), or, for pictures
     people look at, filled with the grey level ``outside`` so the frame's edge stays visible.
     """
-    matrix = np.asarray(crop_from_frame, dtype=np.float64).copy()
-    matrix[:, 2] = matrix[:, :2] @ np.array([0.5, 0.5]) + matrix[:, 2] - 0.5  # OpenCV's centres are at 0
+    matrix = align.to_opencv(crop_from_frame)
     if outside is None:
         return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,

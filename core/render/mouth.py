@@ -199,9 +199,7 @@ def _warp_region(image: np.ndarray, region: np.ndarray, matrix: np.ndarray, box,
     x0, y0, x1, y1 = box
     local = matrix.copy()
     local[:, 2] -= (x0, y0)
-    cv_matrix = local.copy()
-    cv_matrix[:, 2] = local[:, :2] @ np.array([0.5, 0.5]) + local[:, 2] - 0.5
-    patch = cv2.warpAffine(image, cv_matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+    patch = cv2.warpAffine(image, align.to_opencv(local), (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REFLECT)
     if not clip:
         return patch, None
