@@ -3,7 +3,7 @@
     OMP_NUM_THREADS=1 .venv/bin/python bench/glasses_bend.py [--pairs STILL:CLIP ...] [--frames 1-120]
 
 A rim is rigid, so where it lies the warp's sampling map should be one affine map. For each frame this
-takes the map over the band round each eye where rims lie (0.95 to 1.35 lens radii, ``glasses.BAND_AXES``)
+takes the map over the band round each eye where rims lie (0.95 to 1.35 lens radii, ``glasses.LensFrame``)
 and below the brows (a brow may move over a rim), fits one affine map to it and reports how far the map
 strays from that fit: the mean over frames of the pixels' RMS distance, and the worst frame's largest
 distance, in crop pixels (512-pixel crop). The still's rims themselves are not located: the band is where
@@ -24,7 +24,7 @@ from portrait_animator.config import FrameRange, OutputConfig, RenderJob
 from portrait_animator.pipeline import AnimatePipeline
 from portrait_animator.render import mesh as warp_mesh
 from portrait_animator.render.base import TargetFace
-from portrait_animator.render.glasses import BAND_AXES
+from portrait_animator.render.glasses import LensFrame
 from portrait_animator.render.warp import WarpRenderer
 
 MEDIA = os.environ.get("PORTRAIT_ANIMATOR_MEDIA",
@@ -38,16 +38,12 @@ def rim_band(renderer: WarpRenderer) -> np.ndarray:
     """Crop pixels (of the still) in the lower rim band of either eye."""
     points, size = renderer.mesh.points, renderer.source.crop_size
     ys, xs = np.mgrid[0:size, 0:size].astype(np.float64) + 0.5
+    pixels = np.stack([xs, ys], axis=-1)
     band = np.zeros((size, size), bool)
-    for upper, lower in renderer._eye_indices():
-        upper, lower = np.array(upper), np.array(lower)
-        width = np.linalg.norm(points[upper[-1]] - points[upper[0]])
-        axis = (points[upper[-1]] - points[upper[0]]) / width
-        centre = points[np.r_[upper, lower]].mean(0)
-        along = (xs - centre[0]) * axis[0] + (ys - centre[1]) * axis[1]
-        across = -(xs - centre[0]) * axis[1] + (ys - centre[1]) * axis[0]
-        radius = np.hypot(along / (BAND_AXES[0] * width), across / (BAND_AXES[1] * width))
-        band |= (radius > 0.95) & (radius < 1.35) & (across > 0)
+    for (upper, lower), brow in zip(renderer._eye_indices(), renderer._brow_indices()):
+        frame = LensFrame.of_eye(points, np.array(upper), np.array(lower), np.array(brow))
+        radius = frame.radius(pixels)
+        band |= (radius > 0.95) & (radius < 1.35) & (frame.along_across(pixels)[1] > 0)
     return band
 
 

@@ -7,7 +7,7 @@ import pytest
 from portrait_animator import align
 from portrait_animator.landmarks import mediapipe_topology as mpt
 from portrait_animator.render.base import TargetFace
-from portrait_animator.render.glasses import GlassesCarrier, wears_glasses
+from portrait_animator.render.glasses import GlassesCarrier, LensFrame, wears_glasses
 from portrait_animator.render.warp import WarpRenderer
 
 EYES = [(np.array(mpt.RIGHT_EYE_UPPER), np.array(mpt.RIGHT_EYE_LOWER)),
@@ -108,20 +108,19 @@ def test_a_still_with_glasses_keeps_its_rims_whole_under_a_squint(media, tmp_pat
         matrix = align.fit_affine(carried.glasses.source[full], control[full])
         rigid = cv2.warpAffine(source.crop.rgb, align.to_opencv(matrix), source.crop.rgb.shape[1::-1],
                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        band = _rim_band(carried.glasses.source, matrix, source.crop.rgb.shape[0])
+        band = _rim_band(carried, matrix, source.crop.rgb.shape[0])
         errors[mode] = float(np.abs(out.rgb[band] - rigid[band]).mean())
     assert errors["auto"] < 0.006 and errors["off"] > 3 * errors["auto"], errors
 
 
-def _rim_band(points, matrix, size):
+def _rim_band(renderer, matrix, size):
     """Pixels of the target crop where the still's rims lie below the brows: a ring round each eye, 0.95 to
     1.35 of a lens radius out (the rims of these glasses), from the eye's middle down, mapped by ``matrix``."""
     ys, xs = np.mgrid[0:size, 0:size].astype(np.float64) + 0.5
     source = align.apply(align.invert(matrix), np.stack([xs, ys], axis=-1).reshape(-1, 2)).reshape(size, size, 2)
     band = np.zeros((size, size), bool)
-    for upper, lower in EYES:
-        width = np.linalg.norm(points[upper[-1]] - points[upper[0]])
-        centre = points[np.r_[upper, lower]].mean(0)
-        radius = np.hypot(*((source - centre) / [0.9 * width, 0.65 * width]).transpose(2, 0, 1))
-        band |= (radius > 0.95) & (radius < 1.35) & (source[..., 1] > centre[1])
+    for (upper, lower), brow in zip(EYES, renderer._brow_indices()):
+        frame = LensFrame.of_eye(renderer.glasses.source, upper, lower, np.array(brow))
+        radius = frame.radius(source)
+        band |= (radius > 0.95) & (radius < 1.35) & (frame.along_across(source)[1] > 0)
     return band

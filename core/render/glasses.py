@@ -17,6 +17,8 @@ wrinkles. ``--glasses on|off`` overrides the reading.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -92,23 +94,48 @@ class GlassesCarrier:
         return target + self.weights[:, None] * (rigid - target)
 
 
+@dataclass(frozen=True)
+class LensFrame:
+    """One eye's frame, where its lens is measured: centred on the eye, ``axis`` from corner to corner,
+    ``normal`` down the face (away from the brow), lengths in pixels; the lens ellipse is ``BAND_AXES`` eye
+    widths."""
+
+    centre: np.ndarray
+    axis: np.ndarray
+    normal: np.ndarray
+    width: float
+
+    @classmethod
+    def of_eye(cls, points: np.ndarray, upper: np.ndarray, lower: np.ndarray, brow: np.ndarray) -> "LensFrame":
+        corner_a, corner_b = points[upper[0]], points[upper[-1]]
+        width = max(float(np.linalg.norm(corner_b - corner_a)), 1e-6)
+        axis = (corner_b - corner_a) / width
+        normal = np.array([-axis[1], axis[0]])
+        centre = points[np.concatenate([upper, lower])].mean(axis=0)
+        if float(np.mean((points[brow] - centre) @ normal)) > 0:
+            normal = -normal
+        return cls(centre, axis, normal, width)
+
+    def along_across(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        relative = np.asarray(at, np.float64) - self.centre
+        return relative @ self.axis, relative @ self.normal
+
+    def radius(self, at: np.ndarray) -> np.ndarray:
+        """How far out ``at`` lies on the lens ellipse's scale (1 on the ellipse)."""
+        along, across = self.along_across(at)
+        return np.hypot(along / (BAND_AXES[0] * self.width), across / (BAND_AXES[1] * self.width))
+
+
 def _band(points: np.ndarray, upper: np.ndarray, lower: np.ndarray, brow: np.ndarray) -> np.ndarray:
     """Each point's weight in the band of one eye: full out to ``BAND[0]`` lens radii, none past ``BAND[1]``;
     above the eye, full up to ``BROW_CLEARANCE`` of the way to the brow and none at the brow, whose motion
     the skin below it takes up gradually (where a rim runs under the brow, it bends there gently; rigid
     skin right under a free brow kinked it)."""
-    corner_a, corner_b = points[upper[0]], points[upper[-1]]
-    width = max(float(np.linalg.norm(corner_b - corner_a)), 1e-6)
-    axis = (corner_b - corner_a) / width
-    normal = np.array([-axis[1], axis[0]])
-    relative = points - points[np.concatenate([upper, lower])].mean(axis=0)
-    if float(np.mean(relative[brow] @ normal)) > 0:
-        normal = -normal  # down the face: the brow above the eye
-    along, across = relative @ axis, relative @ normal
-    radius = np.hypot(along / (BAND_AXES[0] * width), across / (BAND_AXES[1] * width))
-    band = _smooth(np.clip((BAND[1] - radius) / (BAND[1] - BAND[0]), 0.0, 1.0))
-    lid_top = _height_along(along, relative[upper] @ axis, relative[upper] @ normal)
-    brow_bottom = _height_along(along, relative[brow] @ axis, relative[brow] @ normal)
+    frame = LensFrame.of_eye(points, upper, lower, brow)
+    along, across = frame.along_across(points)
+    band = _smooth(np.clip((BAND[1] - frame.radius(points)) / (BAND[1] - BAND[0]), 0.0, 1.0))
+    lid_top = _height_along(along, *frame.along_across(points[upper]))
+    brow_bottom = _height_along(along, *frame.along_across(points[brow]))
     way_up = (lid_top - across) / np.maximum(lid_top - brow_bottom, 1e-6)  # 0 at the lid, 1 at the brow
     below_brow = 1.0 - _smooth(np.clip((way_up - BROW_CLEARANCE) / (1.0 - BROW_CLEARANCE), 0.0, 1.0))
     return band * below_brow
