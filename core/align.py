@@ -77,10 +77,10 @@ def fit_affine(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None = No
     (an affine's scale across a flat point set is not determined)."""
     src, dst = np.asarray(src, np.float64).reshape(-1, 2), np.asarray(dst, np.float64).reshape(-1, 2)
     w = np.ones(len(src)) if weights is None else np.asarray(weights, np.float64).reshape(-1)
-    spread = np.linalg.svd((src - src.mean(0)) * np.sqrt(w)[:, None], compute_uv=False)
+    root = np.sqrt(w)[:, None]
+    spread = np.linalg.svd((src - src.mean(0)) * root, compute_uv=False)
     if spread[1] < 0.08 * spread[0]:
         return fit_similarity(src, dst, w)
-    root = np.sqrt(w)[:, None]
     a = np.hstack([src, np.ones((len(src), 1))]) * root
     return np.linalg.lstsq(a, dst * root, rcond=None)[0].T
 
