@@ -7,7 +7,9 @@
 #
 # PYTHON picks the interpreter (default python3). The benchmark's face mesh comes from mediapipe; on a
 # machine without it, write the points elsewhere with `python bench/ops.py --save-points points.npy` and
-# pass POINTS=points.npy.
+# pass POINTS=points.npy. BATCHES=DIR (what `bench/neural.py --save-batches DIR` wrote) adds the neural
+# training and rendering benchmark on the card. If the operator tests die of a signal, the crashing test is
+# run again under cuda-gdb (or gdb) for the native stack, and the other tests are still run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 LOG=$(mkdir -p "${1:-gpu-check}" && cd "${1:-gpu-check}" && pwd)
@@ -45,7 +47,24 @@ export PYTHONPATH="$PACKAGE_ROOT${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 stage build 300 "$PY" setup.py build_ext --inplace || { tail -30 "$LOG/build.txt"; exit 1; }
 OPS_TESTS=(tests/test_ops_build.py tests/test_ops_adain.py tests/test_ops_mesh_warp.py)
 stage tests 240 "$PY" -m pytest -q -p no:cacheprovider -rfEs "${OPS_TESTS[@]}" --junitxml "$LOG/tests.xml"
+TESTS_RC=$?
 tail -5 "$LOG/tests.txt"
+if [ "$TESTS_RC" -gt 128 ] && [ "$TESTS_RC" -ne 137 ]; then
+    # A crash kills pytest before its report: name the test (pytest -v prints it before running it), take
+    # the native stack of that one test, then run every other test.
+    stage tests_verbose 240 "$PY" -m pytest -v -p no:cacheprovider "${OPS_TESTS[@]}"
+    CRASHED=$(grep -E '^tests/.*::' "$LOG/tests_verbose.txt" | grep -vE ' (PASSED|FAILED|SKIPPED|ERROR)' | tail -1 \
+        | cut -d' ' -f1)
+    echo "crashed in: ${CRASHED:-unknown}" | tee -a "$SUMMARY"
+    DEBUGGER=$(command -v cuda-gdb || command -v gdb)
+    if [ -n "$CRASHED" ] && [ -n "$DEBUGGER" ]; then
+        stage crash_backtrace 180 "$DEBUGGER" -q -batch -ex run -ex bt --args "$PY" -m pytest -q -p no:cacheprovider \
+            -p no:faulthandler "$CRASHED"
+        grep -E '^#[0-9]+ ' "$LOG/crash_backtrace.txt" | head -30
+    fi
+    [ -n "$CRASHED" ] && stage tests_rest 240 "$PY" -m pytest -q -p no:cacheprovider -rfEs "${OPS_TESTS[@]}" \
+        --deselect "$CRASHED" && tail -3 "$LOG/tests_rest.txt"
+fi
 stage bench 300 "$PY" bench/ops.py --device cuda ${POINTS:+--points "$POINTS"}
 grep -E "^(torch|adain|mesh_warp|\| kernel|\| group_norm|\| mesh_warp_grid|\| torch.compile)" "$LOG/bench.txt"
 # Out-of-bounds accesses and uninitialised reads in the kernels: the CUDA tests (float32 and float16 parity,
@@ -58,4 +77,8 @@ tail -5 "$LOG/memcheck.txt"
 stage racecheck 180 compute-sanitizer --tool racecheck --error-exitcode 3 \
     "$PY" -m pytest -q -p no:cacheprovider -m gpu -k "dtype0 or large_mean" tests/test_ops_adain.py
 tail -5 "$LOG/racecheck.txt"
+if [ -n "${BATCHES:-}" ]; then
+    stage neural 300 "$PY" bench/neural.py --device cuda --batches "$BATCHES" --repeat 3 --frames 30
+    tail -25 "$LOG/neural.txt"
+fi
 cat "$SUMMARY"
