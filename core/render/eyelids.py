@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from .. import align
-from .regions import LUMA, Overlay, bounding_box, polygon_mask, region_pixels
+from .regions import LUMA, Overlay, bounding_box, polygon_mask, region_pixels, smoothstep
 
 START_CLOSING = 0.6  # opening ratios below this start to show lid skin (squints stay as warped)
 FULLY_PAINTED = 0.2
@@ -100,8 +100,7 @@ class EyelidPainter:
         top_y = _y_at(lid_top, xs)[None, :]
         depth = np.clip((lash_y - ys) / np.maximum(lash_y - top_y, 1.0), 0.0, 1.0)  # 0 at lashes, 1 at top
         # Opaque over the covered eyeball, fading into the warped skin towards the crease.
-        fade = np.clip((1.0 - depth) / 0.6, 0.0, 1.0)
-        fade = fade * fade * (3.0 - 2.0 * fade)
+        fade = smoothstep((1.0 - depth) / 0.6)
         across = np.clip((xs - lashes[:, 0].min()) / width, 0.0, 1.0)
         corners = np.clip(np.minimum(across, 1.0 - across) / 0.12, 0.0, 1.0)[None, :]
         alpha = coverage * fade * corners

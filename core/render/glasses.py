@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from .. import align
-from .regions import LUMA
+from .regions import LUMA, smoothstep
 
 BRIDGE_SPAN = (0.2, 0.8)  # across the gap between the inner eye corners, as shares of it
 BRIDGE_REACH = (-0.55, 0.2)  # up (negative) and down from the corners' line, as shares of the gap
@@ -133,11 +133,11 @@ def _band(points: np.ndarray, upper: np.ndarray, lower: np.ndarray, brow: np.nda
     skin right under a free brow kinked it)."""
     frame = LensFrame.of_eye(points, upper, lower, brow)
     along, across = frame.along_across(points)
-    band = _smooth(np.clip((BAND[1] - frame.radius(points)) / (BAND[1] - BAND[0]), 0.0, 1.0))
+    band = smoothstep((BAND[1] - frame.radius(points)) / (BAND[1] - BAND[0]))
     lid_top = _height_along(along, *frame.along_across(points[upper]))
     brow_bottom = _height_along(along, *frame.along_across(points[brow]))
     way_up = (lid_top - across) / np.maximum(lid_top - brow_bottom, 1e-6)  # 0 at the lid, 1 at the brow
-    below_brow = 1.0 - _smooth(np.clip((way_up - BROW_CLEARANCE) / (1.0 - BROW_CLEARANCE), 0.0, 1.0))
+    below_brow = 1.0 - smoothstep((way_up - BROW_CLEARANCE) / (1.0 - BROW_CLEARANCE))
     return band * below_brow
 
 
@@ -145,7 +145,3 @@ def _height_along(along: np.ndarray, curve_along: np.ndarray, curve_across: np.n
     """A curve's ``across`` at each ``along`` (its ends held beyond them)."""
     order = np.argsort(curve_along)
     return np.interp(along, curve_along[order], curve_across[order])
-
-
-def _smooth(t: np.ndarray) -> np.ndarray:
-    return t * t * (3.0 - 2.0 * t)

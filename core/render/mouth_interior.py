@@ -15,6 +15,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .regions import smoothstep
+
 # Tooth edges along the dental arch, in radians from the midline, and how much of each tooth shows (share of
 # the visible tooth length): central incisor, lateral incisor, canine, two premolars, first molar.
 ARCH_MAX = 1.3  # the arch angle seen at the mouth corners
@@ -143,8 +145,7 @@ class MouthFrame:
 
 def _step(x: np.ndarray) -> np.ndarray:
     """Smooth 0 -> 1 over x in -0.5 .. 0.5 (an anti-aliased edge one softness wide)."""
-    t = np.clip(x + 0.5, 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
+    return smoothstep(x + 0.5)
 
 
 def _over(under: np.ndarray, over: np.ndarray, alpha: np.ndarray) -> np.ndarray:

@@ -52,3 +52,10 @@ def region_pixels(rgb: np.ndarray, loop: np.ndarray, hole: np.ndarray | None = N
     if hole is not None:
         inside &= ~(polygon_mask(hole, box, 0.0) > 0.5)
     return rgb[y0:y1, x0:x1][inside]
+
+
+def smoothstep(t: np.ndarray) -> np.ndarray:
+    """0 -> 1 as ``t`` goes 0 -> 1 (clipped), flat at both ends: masks and weights that fade in without a
+    visible kink where the fade starts or ends."""
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
