@@ -11,7 +11,8 @@ Per frame:
 3. the expression is carried into the still's frame (scale/rotation between the two faces) and multiplied by
    per-region gains; eyelids use the driver's eye-opening *ratio* to its typical opening instead, so a blink
    closes the still's eyes fully whatever the relative eye sizes, and keep the still's lid shape about the
-   eye's corners; inner lips never cross, and the lips push the skin round them rather than pass over it;
+   eye's corners; a lip thins and swells in proportion to its own thickness, not the driver's; inner lips
+   never cross, and the lips push the skin round them rather than pass over it;
 4. the head pose, expressed in the still's frame and scaled by the head gain, moves the result.
 In relative mode the expression is added to the still's face at rest: a still with an open mouth (a smile
 with teeth, a vowel) is first closed to the neutral driver frame's opening (``close_mouth``), so its mouth
@@ -43,6 +44,10 @@ MOUTH_REST_MARGIN = 0.08
 MOUTH_REST_WIDEST = 0.45
 # The share of a closing mouth's gap that the upper lip takes; the jaw lifts the lower lip the rest.
 UPPER_LIP_SHARE = 0.3
+# A lip's thickness follows the driver's in proportion (the still's over the driver's at neutral, within
+# these bounds): added as it is, the change of a full-lipped driver's lips swelled a thin-lipped still's
+# into a red band that read as an open mouth, and thinned them to nothing at the widest openings.
+LIP_THICKNESS_SCALE = (0.25, 2.0)
 # iBUG jaw points that rise with the closing lower lip, and the share of its rise each takes.
 _CHIN_RISE = {4: 0.15, 5: 0.4, 6: 0.7, 7: 0.9, 8: 0.9, 9: 0.9, 10: 0.7, 11: 0.4, 12: 0.15}
 
@@ -157,6 +162,11 @@ class MotionTransfer:
         if not mode_absolute and self.config.close_mouth:
             rest68, rest_dense = self._mouth_at_rest(float(mouth_openness(drv[neutral])))
 
+        lips68 = LipThickness(self.src68, drv[neutral] @ link.T, _INNER_LIPS_68, _OUTER_LIPS_68)
+        lips_dense = None
+        if self.src_dense is not None and drv_dense is not None and np.isfinite(drv_dense[neutral]).all():
+            lips_dense = LipThickness(self.src_dense, drv_dense[neutral] @ link.T, DENSE_INNER_LIPS,
+                                      DENSE_OUTER_LIPS, DENSE_LIP_RINGS)
         out68 = np.empty_like(drv)
         out_dense = None if self.src_dense is None else np.empty((len(drv), len(self.src_dense), 2))
         for row in range(len(drv)):
@@ -166,7 +176,7 @@ class MotionTransfer:
                 delta68 = align.apply(to_source, unposed).astype(np.float64) - self.src68
                 ratio = np.clip(eye_openness(drv[row]) / np.maximum(open_src, 1e-3), 0.0, 2.0)
             else:
-                delta68 = (unposed - drv[neutral]) @ link.T
+                delta68 = lips68.scale((unposed - drv[neutral]) @ link.T)
                 ratio = _openness_ratio(eye_openness(drv[row]), open_reference, gains.eyes)
             delta68 = delta68 * gain_of[self.labels68][:, None]
             head = align.scale_motion(align.compose(to_source, align.compose(pose, align.invert(to_source))),
@@ -176,7 +186,7 @@ class MotionTransfer:
                 out68[row] = align.apply(head, _uncross(shape68, _INNER_LIPS_68))
                 continue
             dense = self._dense_shape(drv_dense, neutral, row, pose, link, delta68, gain_of,
-                                      mode_absolute, to_source, rest_dense)
+                                      mode_absolute, to_source, rest_dense, lips_dense)
             dense = _set_eye_opening(self.src_dense, dense, ratio, DENSE_LIDS, self.lid_skins)
             dense = _outside_lips(_uncross(dense, DENSE_INNER_LIPS), self.lip_surround)
             dense = align.apply(head, dense)
@@ -228,14 +238,14 @@ class MotionTransfer:
         return self.src68 + offset68, self.src_dense + offset
 
     def _dense_shape(self, drv_dense, neutral, row, pose, link, delta68, gain_of, absolute, to_source,
-                     rest_dense):
-        if drv_dense is None or not np.isfinite(drv_dense[row]).all():
+                     rest_dense, lips):
+        if drv_dense is None or not np.isfinite(drv_dense[row]).all() or (lips is None and not absolute):
             return rest_dense + self.dense_from_68 @ delta68
         unposed = align.apply(align.invert(pose), drv_dense[row]).astype(np.float64)
         if absolute:
             delta = align.apply(to_source, unposed).astype(np.float64) - self.src_dense
         else:
-            delta = (unposed - drv_dense[neutral]) @ link.T
+            delta = lips.scale((unposed - drv_dense[neutral]) @ link.T)
         return rest_dense + delta * gain_of[self.dense_labels][:, None]
 
 
@@ -268,6 +278,46 @@ DENSE_LIDS = (LoopHalves(mpt.RIGHT_EYE_UPPER, mpt.RIGHT_EYE_LOWER), LoopHalves(m
 DENSE_INNER_LIPS = LoopHalves(mpt.INNER_LIP_UPPER, mpt.INNER_LIP_LOWER)
 DENSE_OUTER_LIPS = LoopHalves(mpt.OUTER_LIP_UPPER, mpt.OUTER_LIP_LOWER)
 DENSE_LIP_RINGS = tuple(LoopHalves(upper, lower) for upper, lower in zip(mpt.UPPER_LIP_RINGS, mpt.LOWER_LIP_RINGS))
+
+
+class LipThickness:
+    """Scales the part of each lip point's motion that changes the lip's thickness (its motion less that of
+    the inner lip across from it) by the still's thickness over the driver's at neutral, so that a lip thins
+    and swells in proportion to its own thickness. ``driver`` is the driver's neutral shape in the still's
+    scale; the ``rings`` between the contours (same columns as the inner lips) follow their columns."""
+
+    def __init__(self, still: np.ndarray, driver: np.ndarray, inner: LoopHalves, outer: LoopHalves,
+                 rings: tuple[LoopHalves, ...] = ()):
+        self.columns = []  # (points, weights onto the inner half's points, thickness scales)
+        for side in ("upper", "lower"):
+            inner_half = list(getattr(inner, side))
+            for half in [list(getattr(outer, side))] + [list(getattr(ring, side)) for ring in rings]:
+                points = half[1:-1]  # the corners: no thickness
+                weights = _resampling_weights(len(inner_half), len(half))[1:-1]
+                thickness = [np.linalg.norm(shape[points] - weights @ shape[inner_half], axis=1)
+                             for shape in (still, driver)]
+                scales = np.clip(thickness[0] / np.maximum(thickness[1], 1e-6), *LIP_THICKNESS_SCALE)
+                self.columns.append((points, inner_half, weights, scales))
+
+    def scale(self, delta: np.ndarray) -> np.ndarray:
+        """``delta`` (driver motion in the still's scale, per point) with the lips' thickness change scaled."""
+        delta = delta.copy()
+        for points, inner_half, weights, scales in self.columns:
+            across = weights @ delta[inner_half]
+            delta[points] = across + scales[:, None] * (delta[points] - across)
+        return delta
+
+
+def _resampling_weights(count_from: int, count_to: int) -> np.ndarray:
+    """(count_to, count_from) linear interpolation weights between two polylines' points spaced evenly by
+    index, ends matched (a lip contour of 7 points over one of 5)."""
+    at = np.linspace(0.0, count_from - 1.0, count_to)
+    low = np.minimum(np.floor(at).astype(int), count_from - 2)
+    frac = at - low
+    weights = np.zeros((count_to, count_from))
+    weights[np.arange(count_to), low] = 1.0 - frac
+    weights[np.arange(count_to), low + 1] = frac
+    return weights
 
 
 def _closing_offsets(points: np.ndarray, inner: LoopHalves, outer: LoopHalves, close: float,

@@ -153,6 +153,39 @@ def test_a_lip_moved_past_the_skin_beside_it_pushes_that_skin_along(bundled_face
     np.testing.assert_allclose(out[forehead], src_dense[forehead], atol=0.05)
 
 
+def _lower_lip_thinned(dense, share):
+    """``dense`` with the lower lip's outer contour and the rings inside it at ``share`` of their distance
+    from the inner lip, column by column (the corners stay)."""
+    out = dense.copy()
+    inner = dense[list(mpt.INNER_LIP_LOWER[1:-1])]
+    for half in (mpt.OUTER_LIP_LOWER, *mpt.LOWER_LIP_RINGS):
+        out[list(half[1:-1])] = inner + share * (dense[list(half[1:-1])] - inner)
+    return out
+
+
+@pytest.mark.parametrize("with_dense_driver", [True, False])
+def test_a_thin_lip_thins_in_proportion_to_its_own_thickness(bundled_face, with_dense_driver):
+    """A full-lipped driver stretches its lower lip to a quarter of its thickness; a still whose lower lip
+    is a third as thick keeps a quarter of its own, below its inner lip (the driver's change added as it is
+    would pull the lip's outer edge above its inner edge: a fold)."""
+    src68, src_dense = bundled_face["landmarks"], bundled_face["dense"]
+    still_dense = _lower_lip_thinned(src_dense, 1.0 / 3.0)
+    still68 = mpt.to_ibug68(still_dense)
+    stretched = _lower_lip_thinned(src_dense, 0.25)
+    frames = [mpt.to_ibug68(src_dense), mpt.to_ibug68(stretched)]
+    track = _track(frames, [src_dense, stretched] if with_dense_driver else None)
+    shapes = motion.MotionTransfer(MotionConfig(neutral="first"), still68, still_dense).transfer(track)
+    inner, outer = list(mpt.INNER_LIP_LOWER[2:-2]), list(mpt.OUTER_LIP_LOWER[2:-2])  # the lip's middle
+    own = still_dense[outer, 1] - still_dense[inner, 1]
+    now = shapes.dense[1][outer, 1] - shapes.dense[1][inner, 1]
+    assert (now > 0.0).all(), now  # the lower lip's outer edge stays under its inner edge
+    assert (now < own).all(), (now, own)
+    if with_dense_driver:  # (a 68-point driver reaches the dense lip through an interpolation)
+        np.testing.assert_allclose(now, 0.25 * own, atol=0.1 * own.max())
+    upper = list(mpt.OUTER_LIP_UPPER)
+    np.testing.assert_allclose(shapes.dense[1][upper], still_dense[upper], atol=0.3)  # the upper lip stays
+
+
 def test_68_point_drivers_move_the_dense_mesh_region_by_region(bundled_face):
     src68, src_dense = bundled_face["landmarks"], bundled_face["dense"]
     opened = src68.copy()
