@@ -240,7 +240,7 @@ class MotionTransfer:
     def _dense_shape(self, drv_dense, neutral, row, pose, link, delta68, gain_of, absolute, to_source,
                      rest_dense, lips):
         if drv_dense is None or not np.isfinite(drv_dense[row]).all() or (lips is None and not absolute):
-            return rest_dense + self.dense_from_68 @ delta68
+            return rest_dense + self.dense_from_68 @ delta68  # (no dense neutral frame either: its 68 points)
         unposed = align.apply(align.invert(pose), drv_dense[row]).astype(np.float64)
         if absolute:
             delta = align.apply(to_source, unposed).astype(np.float64) - self.src_dense
@@ -288,7 +288,7 @@ class LipThickness:
 
     def __init__(self, still: np.ndarray, driver: np.ndarray, inner: LoopHalves, outer: LoopHalves,
                  rings: tuple[LoopHalves, ...] = ()):
-        self.columns = []  # (points, weights onto the inner half's points, thickness scales)
+        self.columns = []  # (lip points, the inner half, weights onto it, thickness scales)
         for side in ("upper", "lower"):
             inner_half = list(getattr(inner, side))
             for half in [list(getattr(outer, side))] + [list(getattr(ring, side)) for ring in rings]:
