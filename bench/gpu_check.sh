@@ -62,6 +62,16 @@ if [ "$TESTS_RC" -gt 128 ] && [ "$TESTS_RC" -ne 137 ]; then
             -p no:faulthandler "$CRASHED"
         grep -E '^#[0-9]+ ' "$LOG/crash_backtrace.txt" | head -30
     fi
+    # Whether torch's own argument errors crash the same way once CUDA is up (then the cause is torch's C++
+    # stack capture in this environment, not these ops), with the stack-trace settings in force.
+    env | grep -E '^(TORCH|PYTORCH)' | tee -a "$SUMMARY"
+    stage torch_refusal 60 "$PY" -c 'import torch
+torch.zeros(1, device="cuda")
+try:
+    torch.zeros(2).view(3)
+except RuntimeError as error:
+    print("torch refused cleanly:", str(error).splitlines()[0])'
+    cat "$LOG/torch_refusal.txt"
     [ -n "$CRASHED" ] && stage tests_rest 240 "$PY" -m pytest -q -p no:cacheprovider -rfEs "${OPS_TESTS[@]}" \
         --deselect "$CRASHED" && tail -3 "$LOG/tests_rest.txt"
 fi
