@@ -337,12 +337,9 @@ def _closing_offsets(points: np.ndarray, inner: LoopHalves, outer: LoopHalves, c
     offsets[list(inner.upper[1:-1])] = -UPPER_LIP_SHARE * close * gap
     offsets[list(inner.lower[1:-1])] = (1.0 - UPPER_LIP_SHARE) * close * gap
     for outer_half, inner_half, sign in ((outer.upper, inner.upper, -1.0), (outer.lower, inner.lower, 1.0)):
-        t_inner = np.linspace(0.0, 1.0, len(inner_half))
-        t_outer = np.linspace(0.0, 1.0, len(outer_half))[1:-1]
+        across = _resampling_weights(len(inner_half), len(outer_half))[1:-1]  # the inner lip at each outer point
         inner_now = points[list(inner_half)]
-        inner_rest = inner_now + offsets[list(inner_half)]
-        at = [np.stack([np.interp(t_outer, t_inner, a[:, k]) for k in (0, 1)], axis=1)
-              for a in (inner_now, inner_rest)]
+        at = [across @ inner_now, across @ (inner_now + offsets[list(inner_half)])]
         own = points[list(outer_half[1:-1])]
         thickness = np.linalg.norm(own - at[0], axis=1)
         upright = at[1] + sign * thickness[:, None] * down
