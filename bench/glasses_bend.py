@@ -3,7 +3,7 @@
     OMP_NUM_THREADS=1 .venv/bin/python bench/glasses_bend.py [--pairs STILL:CLIP ...] [--frames 1-120]
 
 A rim is rigid, so where it lies the warp's sampling map should be one affine map. For each frame this
-takes the map over the band round each eye where rims lie (0.95 to 1.35 lens radii, ``glasses.LensFrame``)
+takes the map over the band round each eye where rims lie (``glasses.LensFrame.on_lower_rim``)
 and below the brows (a brow may move over a rim), fits one affine map to it and reports how far the map
 strays from that fit: the mean over frames of the pixels' RMS distance, and the worst frame's largest
 distance, in crop pixels (512-pixel crop). The still's rims themselves are not located: the band is where
@@ -41,9 +41,7 @@ def rim_band(renderer: WarpRenderer) -> np.ndarray:
     pixels = np.stack([xs, ys], axis=-1)
     band = np.zeros((size, size), bool)
     for (upper, lower), brow in zip(renderer._eye_indices(), renderer._brow_indices()):
-        frame = LensFrame.of_eye(points, np.array(upper), np.array(lower), np.array(brow))
-        radius = frame.radius(pixels)
-        band |= (radius > 0.95) & (radius < 1.35) & (frame.along_across(pixels)[1] > 0)
+        band |= LensFrame.of_eye(points, np.array(upper), np.array(lower), np.array(brow)).on_lower_rim(pixels)
     return band
 
 

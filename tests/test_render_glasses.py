@@ -114,13 +114,11 @@ def test_a_still_with_glasses_keeps_its_rims_whole_under_a_squint(media, tmp_pat
 
 
 def _rim_band(renderer, matrix, size):
-    """Pixels of the target crop where the still's rims lie below the brows: a ring round each eye, 0.95 to
-    1.35 of a lens radius out (the rims of these glasses), from the eye's middle down, mapped by ``matrix``."""
+    """Pixels of the target crop where the still's lower rims lie (``LensFrame.on_lower_rim``, where these
+    glasses' rims are), mapped by ``matrix``."""
     ys, xs = np.mgrid[0:size, 0:size].astype(np.float64) + 0.5
     source = align.apply(align.invert(matrix), np.stack([xs, ys], axis=-1).reshape(-1, 2)).reshape(size, size, 2)
     band = np.zeros((size, size), bool)
     for (upper, lower), brow in zip(EYES, renderer._brow_indices()):
-        frame = LensFrame.of_eye(renderer.glasses.source, upper, lower, np.array(brow))
-        radius = frame.radius(source)
-        band |= (radius > 0.95) & (radius < 1.35) & (frame.along_across(source)[1] > 0)
+        band |= LensFrame.of_eye(renderer.glasses.source, upper, lower, np.array(brow)).on_lower_rim(source)
     return band

@@ -34,6 +34,7 @@ BAR_CONTINUITY = 0.6  # share of the columns whose strongest line lies on one cu
 BAND_AXES = (0.9, 0.65)  # a lens's half-width and half-height, in eye widths: the rim lies near 1 on this scale
 BAND = (1.6, 2.3)  # the band's weight is full inside the first radius and falls to none at the second
 BROW_CLEARANCE = 0.5  # above the eye the band is full this share of the way up to the brow, none at the brow
+LOWER_RIM = (0.95, 1.35)  # lens radii between which a rim usually lies: where the bend is measured
 
 
 def wears_glasses(rgb: np.ndarray, inner_corners: tuple[np.ndarray, np.ndarray]) -> bool:
@@ -124,6 +125,12 @@ class LensFrame:
         """How far out ``at`` lies on the lens ellipse's scale (1 on the ellipse)."""
         along, across = self.along_across(at)
         return np.hypot(along / (BAND_AXES[0] * self.width), across / (BAND_AXES[1] * self.width))
+
+    def on_lower_rim(self, at: np.ndarray) -> np.ndarray:
+        """Whether ``at`` lies where the lower half of a rim usually does (``LOWER_RIM``, below the eye's
+        middle, away from the brow): the still's rims are not located, so a bend is measured there."""
+        radius = self.radius(at)
+        return (radius > LOWER_RIM[0]) & (radius < LOWER_RIM[1]) & (self.along_across(at)[1] > 0)
 
 
 def _band(points: np.ndarray, upper: np.ndarray, lower: np.ndarray, brow: np.ndarray) -> np.ndarray:
