@@ -57,6 +57,31 @@ def test_a_dark_parted_mouth_opens_into_a_painted_mouth_without_teeth():
     assert under_upper_lip.mean() < 0.5 * _luma(np.array(LIPS, np.float32))  # no teeth under the lip
 
 
+def test_a_stills_own_teeth_stay_against_each_lip_as_it_bends():
+    """Opened with the upper lip lifted most in its middle (a smile's bow), the still's teeth follow the lip
+    along its whole length, and its lower half follows the lowered lower lip: teeth right under and over
+    the lips, the painted cavity between. Fitted with one similarity per half, the straight top of the
+    teeth left a dark sliver under the lifted middle of the lip."""
+    teeth = np.array((0.92, 0.90, 0.85), np.float32)
+    rgb, upper, lower, outer = _parted_still(tuple(float(v) for v in teeth))
+    painter = MouthPainter(rgb, upper, lower, outer)
+    assert painter.shows_teeth
+    bow = np.sin(np.linspace(0.0, np.pi, len(upper)))[:, None]
+    lifted, dropped = upper - [0.0, 8.0] * bow, lower + [0.0, 24.0] * bow
+    overlay = painter.paint(lifted, dropped)
+    assert overlay is not None
+    x0, y0 = overlay.box[:2]
+    luma = _luma(overlay.rgb * overlay.alpha[..., None])
+    for k in range(2, 9):  # columns along the mouth, away from the corners
+        column = int(lifted[k, 0]) - x0
+        under_upper = luma[int(round(lifted[k, 1] + 2.0)) - y0, column]
+        over_lower = luma[int(round(dropped[k, 1] - 2.0)) - y0, column]
+        assert under_upper > 0.8 * _luma(teeth), (k, under_upper)
+        assert over_lower > 0.8 * _luma(teeth), (k, over_lower)
+    middle = 0.5 * (lifted[5] + dropped[5])
+    assert luma[int(middle[1]) - y0, int(middle[0]) - x0] < 0.3 * _luma(teeth)  # the cavity between the halves
+
+
 def _driver_frame():
     """A 200-px driver frame: pinkish skin, red lips, an open mouth with teeth, a dark cavity and a tongue;
     its iBUG inner (60-67) and outer (48-59) lip points."""

@@ -454,8 +454,9 @@ def _neighbour_mean(triangles: np.ndarray, count: int) -> sparse.csr_matrix:
 
 
 def sampling_map(src_points: np.ndarray, dst_points: np.ndarray, triangles: np.ndarray,
-                 size: int) -> np.ndarray:
-    """(size, size, 2) float32: for each output pixel centre, its source position (our pixel convention).
+                 size: int | tuple[int, int]) -> np.ndarray:
+    """(height, width, 2) float32 for ``size`` = side or (height, width): for each output pixel centre, its
+    source position (our pixel convention).
 
     Piecewise-affine: the output pixel's triangle in the target mesh, mapped barycentrically into the source
     mesh; pixels no triangle covers map to themselves. Runs the compiled ``mesh_warp_grid`` operator
@@ -463,7 +464,8 @@ def sampling_map(src_points: np.ndarray, dst_points: np.ndarray, triangles: np.n
     """
     grid = ops.mesh_warp_grid(torch.from_numpy(np.ascontiguousarray(src_points, np.float32))[None],
                               torch.from_numpy(np.ascontiguousarray(dst_points, np.float32))[None],
-                              torch.from_numpy(np.ascontiguousarray(triangles, np.int64)), (size, size))
+                              torch.from_numpy(np.ascontiguousarray(triangles, np.int64)),
+                              (size, size) if isinstance(size, int) else size)
     return grid[0].numpy()
 
 

@@ -9,10 +9,10 @@ the gap; on a smiling still it is the teeth, stretched tall. So the mouth interi
    ``mouth_interior``) in the still's colours;
 2. on top, when the still shows its own teeth (its lips are parted and part of the gap is lighter than
    the lips), those teeth: the part of the still's mouth opening next to the upper lip follows the upper
-   lip, the part next to the lower lip follows the lower lip, so teeth move with the jaw instead of
-   stretching, and the gap that opens between them shows the cavity. A parted mouth whose gap is dark
-   throughout gets the painted cavity without teeth, from where the target opens past the still's own gap:
-   filmed mouths whose parted lips show no teeth stay dark inside as they open further.
+   lip along its length, the part next to the lower lip follows the lower lip, so teeth move with the jaw
+   instead of stretching, and the gap that opens between them shows the cavity. A parted mouth whose gap
+   is dark throughout gets the painted cavity without teeth, from where the target opens past the still's
+   own gap: filmed mouths whose parted lips show no teeth stay dark inside as they open further.
 
 A still whose mouth is already wide open (a shout, a song) holds a whole mouth interior of its own, which
 the warp stretches or squeezes with the lips; nothing is painted over it (a driver's teeth painted into
@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from .. import align
+from . import mesh as warp_mesh
 from .mouth_interior import synthetic_interior
 from .regions import LUMA, Overlay, bounding_box, polygon_mask, region_pixels
 
@@ -34,6 +35,7 @@ OPEN_START, OPEN_FULL = 0.015, 0.05  # lip gap / mouth width, past the still's o
 SOURCE_TEETH_GAP = 0.04  # the still shows its mouth interior above this gap / width
 SOURCE_OPEN_GAP = 0.35  # ... and a whole open mouth above this one (a smile with parted lips is ~0.2)
 UPPER_TEETH_SHARE = 0.6
+STRIP_OVERLAP = 1.5  # pixels: the teeth strip reaches this far past its lip, under the lip's own pixels
 SHADOW_DEPTH = 0.7  # the darkest of the driver's mouth kept at this share of its colour-matched value
 LIP_EDGE_CONTRAST = 15.0  # Lab distance from the lip's own colour where a lip ends and the mouth begins
 LIP_EDGE_REACH = 0.6  # how far across the opening (share of the gap) a lip may be found to reach
@@ -107,13 +109,18 @@ class MouthPainter:
         return float(np.clip(change / 0.03, 0.0, 1.0))
 
     def _own_teeth(self, rgb: np.ndarray, upper: np.ndarray, lower: np.ndarray, box) -> np.ndarray:
-        """The still's own mouth interior, split along the middle, each half riding on its lip."""
+        """The still's own mouth interior, split along the middle, each half glued to its lip: a strip from
+        the lip to the split, warped piecewise along the lip, so the teeth stay against the lip wherever it
+        bends (one similarity per half left slivers of the cavity between a curving lip and its teeth)."""
         # Upper teeth usually fill most of a smile's opening: the upper lip carries 60 % of it.
-        middle = self.upper + UPPER_TEETH_SHARE * (align.polyline_like(self.lower, self.upper) - self.upper)
-        for own_lip, target_lip, half in ((self.lower, lower, np.vstack([middle, self.lower[::-1]])),
-                                          (self.upper, upper, np.vstack([self.upper, middle[::-1]]))):
-            matrix = align.fit_similarity(own_lip, target_lip)
-            patch, mask = _warp_region(self.rgb, half, matrix, box)
+        own_lower, target_lower = align.polyline_like(self.lower, self.upper), align.polyline_like(lower, upper)
+        middle = self.upper + UPPER_TEETH_SHARE * (own_lower - self.upper)
+        for own_lip, target_lip, own_whole, target_whole in ((own_lower, target_lower, self.lower, lower),
+                                                             (self.upper, upper, self.upper, upper)):
+            # The split keeps its distance from the lip, turned and scaled as the lip is.
+            linear = align.fit_similarity(own_whole, target_whole)[:, :2]
+            target_middle = target_lip + (middle - own_lip) @ linear.T
+            patch, mask = _warp_strip(self.rgb, (own_lip, middle), (target_lip, target_middle), box)
             rgb = rgb * (1.0 - mask[..., None]) + patch * mask[..., None]
         return rgb
 
@@ -123,7 +130,7 @@ class MouthPainter:
         up, low = _resample_arc(upper, 5), _resample_arc(lower, 5)
         target_68 = np.vstack([up, low[3:0:-1]])
         matrix = align.fit_affine(lip_edges(driver), target_68)
-        patch, _ = _warp_region(driver.image, driver.inner, matrix, box, clip=False)
+        patch = _warp_region(driver.image, matrix, box)
         ring = _ring_pixels(driver.image, driver.outer)
         if ring.dtype == np.uint8:  # a video frame: only the patch and the ring are converted
             patch, ring = patch.astype(np.float32) / 255.0, ring.astype(np.float32) / 255.0
@@ -194,17 +201,41 @@ def mouth_loop(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
     return np.vstack([upper, lower[::-1][1:-1]])
 
 
-def _warp_region(image: np.ndarray, region: np.ndarray, matrix: np.ndarray, box, clip: bool = True):
-    """``image`` mapped by ``matrix`` (our pixel convention) into ``box``, and the mapped region's mask."""
+def _warp_region(image: np.ndarray, matrix: np.ndarray, box) -> np.ndarray:
+    """``image`` mapped by ``matrix`` (our pixel convention) into ``box``."""
     x0, y0, x1, y1 = box
     local = matrix.copy()
     local[:, 2] -= (x0, y0)
-    patch = cv2.warpAffine(image, align.to_opencv(local), (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REFLECT)
-    if not clip:
-        return patch, None
-    moved = region @ matrix[:, :2].T + matrix[:, 2]
-    return patch, polygon_mask(moved, box, 0.5)
+    return cv2.warpAffine(image, align.to_opencv(local), (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REFLECT)
+
+
+def _warp_strip(image: np.ndarray, own: tuple[np.ndarray, np.ndarray], target: tuple[np.ndarray, np.ndarray],
+                box) -> tuple[np.ndarray, np.ndarray]:
+    """``image``'s strip between two corner-to-corner polylines of equal length, ``own`` (edge, far edge),
+    warped piecewise-affinely onto the ``target`` strip inside ``box``, and the target strip's mask.
+
+    The warp reaches ``STRIP_OVERLAP`` pixels past both edges: past the lip, so that no sliver of what lies
+    beneath shows along it; past the far edge, so that the mask's soft edge blends the strip's own
+    continuation rather than pixels no triangle maps."""
+    (edge, far), (target_edge, target_far) = own, target
+    reach = np.linalg.norm(target_far - target_edge, axis=1, keepdims=True)
+    overlap = np.minimum(STRIP_OVERLAP / np.maximum(reach, 1e-6), 0.5)  # in shares of the strip's width
+
+    def rows(near, away, first, last):
+        return np.vstack([near + first * (away - near), near + last * (away - near)])
+
+    count = len(edge)
+    quads = np.arange(count - 1)
+    triangles = np.vstack([np.stack([quads, quads + 1, quads + count], 1),
+                           np.stack([quads + 1, quads + count + 1, quads + count], 1)])
+    x0, y0, x1, y1 = box
+    source_map = warp_mesh.sampling_map(rows(edge, far, -overlap, 1.0 + overlap),
+                                        rows(target_edge, target_far, -overlap, 1.0 + overlap) - (x0, y0),
+                                        triangles, (y1 - y0, x1 - x0))
+    patch = cv2.remap(image, source_map - 0.5, None, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    shown = rows(target_edge, target_far, -overlap, 1.0)
+    return patch.astype(np.float32), polygon_mask(np.vstack([shown[:count], shown[count:][::-1]]), box, 0.5)
 
 
 # ---------------------------------------------------------------------------------------- colour
