@@ -454,6 +454,7 @@ class LipSurround:
 OUTER_LIP_LOOP = np.array(mpt.OUTER_LIP_UPPER + mpt.OUTER_LIP_LOWER[-2:0:-1])
 LIP_SURROUND_REACH = 0.8  # of the mouth's width: the skin round the lips that they push
 LIP_SKIN_KEPT = 0.25  # share of its distance from the lips a skin point keeps however far the lips move
+PUSH_REACH = 2.0  # a push is at most this many times the skin's shortfall from the lips' nearest point
 
 
 def lip_surround(points: np.ndarray) -> LipSurround:
@@ -484,7 +485,15 @@ def _outside_lips(shape: np.ndarray, surround: LipSurround) -> np.ndarray:
     further than the still's skin beside it allows (the driver's lips and chin differ from the still's)
     pushes that skin ahead of it, so each point keeps at least ``LIP_SKIN_KEPT`` of its distance from the
     lip. Left alone, on the Mona Lisa driven wide open by ``lp_d10`` (frame 99) the lower lip moved 44 px,
-    the skin under it 22 and the chin 14: the lip passed over the skin, and the warp tore a flap under it."""
+    the skin under it 22 and the chin 14: the lip passed over the skin, and the warp tore a flap under it.
+
+    A point moves straight out from its nearest lip segment on the still, in that segment's frame as it
+    turns, which keeps the skin round a lip in order as the lip moves; but never more than ``PUSH_REACH``
+    times what it lacks of its kept distance from the lips as they now are. Without that bound, a pout
+    that turns the mouth's corners upright turned their frames with them and pushed skin far from any
+    lip: the cheek 50-70 px across the face and the face's outline into a zigzag (the Mona Lisa crop
+    driven by ``lp_d12``, frame 80). Twice, not once: a push of just what is lacking, straight from the
+    nearest point, left skin beside the lips that folded over them more often (``bench/mesh_folds.py``)."""
     loop = shape[OUTER_LIP_LOOP]
     starts = loop[surround.segment]
     edge = np.roll(loop, -1, axis=0)[surround.segment] - starts
@@ -492,12 +501,23 @@ def _outside_lips(shape: np.ndarray, surround: LipSurround) -> np.ndarray:
     direction = surround.direction[:, :1] * axis + surround.direction[:, 1:] * normal
     anchor = starts + surround.along[:, None] * edge
     points = shape[surround.indices]
-    short = LIP_SKIN_KEPT * surround.distance - ((points - anchor) * direction).sum(axis=1)
+    kept = LIP_SKIN_KEPT * surround.distance
+    short = kept - ((points - anchor) * direction).sum(axis=1)
+    short = np.minimum(short, PUSH_REACH * (kept - _signed_distance(points, loop)))
     if not (short > 0.0).any():
         return shape
     shape = shape.copy()
     shape[surround.indices] = points + np.maximum(short, 0.0)[:, None] * direction
     return shape
+
+
+def _signed_distance(points: np.ndarray, loop: np.ndarray) -> np.ndarray:
+    """Each point's distance from the closed polygon ``loop``, negative inside it."""
+    edge = np.roll(loop, -1, axis=0) - loop
+    rel = points[:, None, :] - loop[None]
+    t = np.clip((rel * edge[None]).sum(axis=2) / np.maximum((edge ** 2).sum(axis=1), 1e-12)[None], 0.0, 1.0)
+    distance = np.linalg.norm(rel - t[..., None] * edge[None], axis=2).min(axis=1)
+    return np.where(align.inside_polygon(points, loop), -distance, distance)
 
 
 def _segment_frame(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
