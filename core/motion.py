@@ -503,9 +503,10 @@ def _outside_lips(shape: np.ndarray, surround: LipSurround) -> np.ndarray:
     points = shape[surround.indices]
     kept = LIP_SKIN_KEPT * surround.distance
     short = kept - ((points - anchor) * direction).sum(axis=1)
-    short = np.minimum(short, PUSH_REACH * (kept - _signed_distance(points, loop)))
-    if not (short > 0.0).any():
+    close = short > 0.0
+    if not close.any():
         return shape
+    short[close] = np.minimum(short[close], PUSH_REACH * (kept[close] - _signed_distance(points[close], loop)))
     shape = shape.copy()
     shape[surround.indices] = points + np.maximum(short, 0.0)[:, None] * direction
     return shape

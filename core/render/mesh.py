@@ -456,17 +456,20 @@ def _neighbour_mean(triangles: np.ndarray, count: int) -> sparse.csr_matrix:
 def sampling_map(src_points: np.ndarray, dst_points: np.ndarray, triangles: np.ndarray,
                  size: int | tuple[int, int]) -> np.ndarray:
     """(height, width, 2) float32 for ``size`` = side or (height, width): for each output pixel centre, its
-    source position (our pixel convention).
+    source position (our pixel convention); (N, height, width, 2) for N meshes of one triangulation,
+    (N, P, 2) points each, in one call of the operator.
 
     Piecewise-affine: the output pixel's triangle in the target mesh, mapped barycentrically into the source
     mesh; pixels no triangle covers map to themselves. Runs the compiled ``mesh_warp_grid`` operator
     (``core.ops``; its PyTorch reference where the extension is not built).
     """
-    grid = ops.mesh_warp_grid(torch.from_numpy(np.ascontiguousarray(src_points, np.float32))[None],
-                              torch.from_numpy(np.ascontiguousarray(dst_points, np.float32))[None],
+    src = torch.from_numpy(np.ascontiguousarray(src_points, np.float32))
+    dst = torch.from_numpy(np.ascontiguousarray(dst_points, np.float32))
+    batched = src.dim() == 3
+    grid = ops.mesh_warp_grid(src if batched else src[None], dst if batched else dst[None],
                               torch.from_numpy(np.ascontiguousarray(triangles, np.int64)),
                               (size, size) if isinstance(size, int) else size)
-    return grid[0].numpy()
+    return grid.numpy() if batched else grid[0].numpy()
 
 
 def _border_reach(centre: np.ndarray, outline: np.ndarray, crop_size: int) -> np.ndarray:

@@ -115,12 +115,13 @@ class MouthPainter:
         # Upper teeth usually fill most of a smile's opening: the upper lip carries 60 % of it.
         own_lower, target_lower = align.polyline_like(self.lower, self.upper), align.polyline_like(lower, upper)
         middle = self.upper + UPPER_TEETH_SHARE * (own_lower - self.upper)
+        strips = []
         for own_lip, target_lip, own_whole, target_whole in ((own_lower, target_lower, self.lower, lower),
                                                              (self.upper, upper, self.upper, upper)):
             # The split keeps its distance from the lip, turned and scaled as the lip is.
             linear = align.fit_similarity(own_whole, target_whole)[:, :2]
-            target_middle = target_lip + (middle - own_lip) @ linear.T
-            patch, mask = _warp_strip(self.rgb, (own_lip, middle), (target_lip, target_middle), box)
+            strips.append(((own_lip, middle), (target_lip, target_lip + (middle - own_lip) @ linear.T)))
+        for patch, mask in _warp_strips(self.rgb, strips, box):  # the upper half last, in front
             rgb = rgb * (1.0 - mask[..., None]) + patch * mask[..., None]
         return rgb
 
@@ -210,32 +211,31 @@ def _warp_region(image: np.ndarray, matrix: np.ndarray, box) -> np.ndarray:
                           borderMode=cv2.BORDER_REFLECT)
 
 
-def _warp_strip(image: np.ndarray, own: tuple[np.ndarray, np.ndarray], target: tuple[np.ndarray, np.ndarray],
-                box) -> tuple[np.ndarray, np.ndarray]:
-    """``image``'s strip between two corner-to-corner polylines of equal length, ``own`` (edge, far edge),
-    warped piecewise-affinely onto the ``target`` strip inside ``box``, and the target strip's mask.
+def _warp_strips(image: np.ndarray, strips, box) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each of ``strips``, ``((edge, far edge), (target edge, target far edge))`` with polylines of one
+    length: ``image``'s strip between the first two warped piecewise-affinely onto the target strip inside
+    ``box``, and the target strip's mask.
 
     The warp reaches ``STRIP_OVERLAP`` pixels past both edges: past the lip, so that no sliver of what lies
     beneath shows along it; past the far edge, so that the mask's soft edge blends the strip's own
     continuation rather than pixels no triangle maps."""
-    (edge, far), (target_edge, target_far) = own, target
-    reach = np.linalg.norm(target_far - target_edge, axis=1, keepdims=True)
-    overlap = np.minimum(STRIP_OVERLAP / np.maximum(reach, 1e-6), 0.5)  # in shares of the strip's width
-
-    def rows(near, away, first, last):
-        return np.vstack([near + first * (away - near), near + last * (away - near)])
-
-    count = len(edge)
+    count = len(strips[0][0][0])
     quads = np.arange(count - 1)
     triangles = np.vstack([np.stack([quads, quads + 1, quads + count], 1),
                            np.stack([quads + 1, quads + count + 1, quads + count], 1)])
     x0, y0, x1, y1 = box
-    source_map = warp_mesh.sampling_map(rows(edge, far, -overlap, 1.0 + overlap),
-                                        rows(target_edge, target_far, -overlap, 1.0 + overlap) - (x0, y0),
-                                        triangles, (y1 - y0, x1 - x0))
-    patch = cv2.remap(image, source_map - 0.5, None, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    shown = rows(target_edge, target_far, -overlap, 1.0)
-    return patch.astype(np.float32), polygon_mask(np.vstack([shown[:count], shown[count:][::-1]]), box, 0.5)
+    sources, targets, shown = [], [], []
+    for (edge, far), (target_edge, target_far) in strips:
+        reach = np.linalg.norm(target_far - target_edge, axis=1, keepdims=True)
+        overlap = np.minimum(STRIP_OVERLAP / np.maximum(reach, 1e-6), 0.5)  # in shares of the strip's width
+        sources.append(np.vstack([edge - overlap * (far - edge), far + overlap * (far - edge)]))
+        targets.append(np.vstack([target_edge - overlap * (target_far - target_edge),
+                                  target_far + overlap * (target_far - target_edge)]) - (x0, y0))
+        shown.append(np.vstack([target_edge - overlap * (target_far - target_edge), target_far[::-1]]))
+    maps = warp_mesh.sampling_map(np.stack(sources), np.stack(targets), triangles, (y1 - y0, x1 - x0))
+    return [(cv2.remap(image, source_map - 0.5, None, interpolation=cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REFLECT).astype(np.float32), polygon_mask(loop, box, 0.5))
+            for source_map, loop in zip(maps, shown)]
 
 
 # ---------------------------------------------------------------------------------------- colour
