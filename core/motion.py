@@ -455,6 +455,7 @@ OUTER_LIP_LOOP = np.array(mpt.OUTER_LIP_UPPER + mpt.OUTER_LIP_LOWER[-2:0:-1])
 LIP_SURROUND_REACH = 0.8  # of the mouth's width: the skin round the lips that they push
 LIP_SKIN_KEPT = 0.25  # share of its distance from the lips a skin point keeps however far the lips move
 PUSH_REACH = 2.0  # a push is at most this many times the skin's shortfall from the lips' nearest point
+OUTLINE_PUSH_SPREAD = (0.1, 0.2, 0.4, 0.2, 0.1)  # how a push spreads to the outline's neighbours, -2..2
 
 
 def lip_surround(points: np.ndarray) -> LipSurround:
@@ -493,7 +494,9 @@ def _outside_lips(shape: np.ndarray, surround: LipSurround) -> np.ndarray:
     that turns the mouth's corners upright turned their frames with them and pushed skin far from any
     lip: the cheek 50-70 px across the face and the face's outline into a zigzag (the Mona Lisa crop
     driven by ``lp_d12``, frame 80). Twice, not once: a push of just what is lacking, straight from the
-    nearest point, left skin beside the lips that folded over them more often (``bench/mesh_folds.py``)."""
+    nearest point, left skin beside the lips that folded over them more often (``bench/mesh_folds.py``).
+    The face's outline is pushed as a curve: each outline point's push is shared with its neighbours
+    along the outline (``OUTLINE_PUSH_SPREAD``)."""
     loop = shape[OUTER_LIP_LOOP]
     starts = loop[surround.segment]
     edge = np.roll(loop, -1, axis=0)[surround.segment] - starts
@@ -507,9 +510,14 @@ def _outside_lips(shape: np.ndarray, surround: LipSurround) -> np.ndarray:
     if not close.any():
         return shape
     short[close] = np.minimum(short[close], PUSH_REACH * (kept[close] - _signed_distance(points[close], loop)))
-    shape = shape.copy()
-    shape[surround.indices] = points + np.maximum(short, 0.0)[:, None] * direction
-    return shape
+    push = np.zeros_like(shape)
+    push[surround.indices] = np.maximum(short, 0.0)[:, None] * direction
+    # A push of one outline point alone cut a notch into the cheek where a three-quarter face's far mouth
+    # corner reaches the outline (the Girl with a Pearl Earring under lp_d6: on most frames).
+    outline = np.array(mpt.FACE_OVAL)
+    along = push[outline]
+    push[outline] = sum(w * np.roll(along, k, axis=0) for k, w in zip(range(-2, 3), OUTLINE_PUSH_SPREAD))
+    return shape + push
 
 
 def _signed_distance(points: np.ndarray, loop: np.ndarray) -> np.ndarray:
