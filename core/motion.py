@@ -452,6 +452,7 @@ class LipSurround:
 
 
 OUTER_LIP_LOOP = np.array(mpt.OUTER_LIP_UPPER + mpt.OUTER_LIP_LOWER[-2:0:-1])
+_FACE_OUTLINE = np.array(mpt.FACE_OVAL)
 LIP_SURROUND_REACH = 0.8  # of the mouth's width: the skin round the lips that they push
 LIP_SKIN_KEPT = 0.25  # share of its distance from the lips a skin point keeps however far the lips move
 PUSH_REACH = 2.0  # a push is at most this many times the skin's shortfall from the lips' nearest point
@@ -461,15 +462,11 @@ OUTLINE_PUSH_SPREAD = (0.1, 0.2, 0.4, 0.2, 0.1)  # how a push spreads to the out
 def lip_surround(points: np.ndarray) -> LipSurround:
     """The skin points within ``LIP_SURROUND_REACH`` mouth widths outside the outer lips (``_outside_lips``)."""
     loop = points[OUTER_LIP_LOOP]
-    starts, edge = loop, np.roll(loop, -1, axis=0) - loop
+    edge = np.roll(loop, -1, axis=0) - loop
     width = float(np.linalg.norm(points[mpt.OUTER_LIP_UPPER[-1]] - points[mpt.OUTER_LIP_UPPER[0]])) or 1.0
     candidates = np.setdiff1d(np.arange(mpt.FACE_MESH_COUNT), np.array(mpt.LIP_POINTS))
     candidates = candidates[~align.inside_polygon(points[candidates], loop)]
-    length2 = np.maximum((edge ** 2).sum(axis=1), 1e-12)
-    rel = points[candidates][:, None, :] - starts[None]
-    t = np.clip((rel * edge[None]).sum(axis=2) / length2[None], 0.0, 1.0)
-    offsets = rel - t[..., None] * edge[None]
-    distance = np.linalg.norm(offsets, axis=2)
+    t, offsets, distance = _onto_loop_segments(points[candidates], loop)
     nearest = np.argmin(distance, axis=1)
     rows = np.arange(len(candidates))
     d0 = distance[rows, nearest]
@@ -514,18 +511,24 @@ def _outside_lips(shape: np.ndarray, surround: LipSurround) -> np.ndarray:
     push[surround.indices] = np.maximum(short, 0.0)[:, None] * direction
     # A push of one outline point alone cut a notch into the cheek where a three-quarter face's far mouth
     # corner reaches the outline (the Girl with a Pearl Earring under lp_d6: on most frames).
-    outline = np.array(mpt.FACE_OVAL)
-    along = push[outline]
-    push[outline] = sum(w * np.roll(along, k, axis=0) for k, w in zip(range(-2, 3), OUTLINE_PUSH_SPREAD))
+    along = push[_FACE_OUTLINE]
+    push[_FACE_OUTLINE] = sum(w * np.roll(along, k, axis=0) for k, w in zip(range(-2, 3), OUTLINE_PUSH_SPREAD))
     return shape + push
+
+
+def _onto_loop_segments(points: np.ndarray, loop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each point against each segment of the closed polygon ``loop`` (segment k from point k to k + 1):
+    (P, S) place of its foot along the segment (0..1), (P, S, 2) offset from the foot, (P, S) distance."""
+    edge = np.roll(loop, -1, axis=0) - loop
+    rel = points[:, None, :] - loop[None]
+    t = np.clip((rel * edge[None]).sum(axis=2) / np.maximum((edge ** 2).sum(axis=1), 1e-12)[None], 0.0, 1.0)
+    offsets = rel - t[..., None] * edge[None]
+    return t, offsets, np.linalg.norm(offsets, axis=2)
 
 
 def _signed_distance(points: np.ndarray, loop: np.ndarray) -> np.ndarray:
     """Each point's distance from the closed polygon ``loop``, negative inside it."""
-    edge = np.roll(loop, -1, axis=0) - loop
-    rel = points[:, None, :] - loop[None]
-    t = np.clip((rel * edge[None]).sum(axis=2) / np.maximum((edge ** 2).sum(axis=1), 1e-12)[None], 0.0, 1.0)
-    distance = np.linalg.norm(rel - t[..., None] * edge[None], axis=2).min(axis=1)
+    distance = _onto_loop_segments(points, loop)[2].min(axis=1)
     return np.where(align.inside_polygon(points, loop), -distance, distance)
 
 

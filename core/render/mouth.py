@@ -226,12 +226,13 @@ def _warp_strips(image: np.ndarray, strips, box) -> list[tuple[np.ndarray, np.nd
     x0, y0, x1, y1 = box
     sources, targets, shown = [], [], []
     for (edge, far), (target_edge, target_far) in strips:
-        reach = np.linalg.norm(target_far - target_edge, axis=1, keepdims=True)
+        target_across = target_far - target_edge
+        reach = np.linalg.norm(target_across, axis=1, keepdims=True)
         overlap = np.minimum(STRIP_OVERLAP / np.maximum(reach, 1e-6), 0.5)  # in shares of the strip's width
         sources.append(np.vstack([edge - overlap * (far - edge), far + overlap * (far - edge)]))
-        targets.append(np.vstack([target_edge - overlap * (target_far - target_edge),
-                                  target_far + overlap * (target_far - target_edge)]) - (x0, y0))
-        shown.append(np.vstack([target_edge - overlap * (target_far - target_edge), target_far[::-1]]))
+        near = target_edge - overlap * target_across  # past the lip
+        targets.append(np.vstack([near, target_far + overlap * target_across]) - (x0, y0))
+        shown.append(np.vstack([near, target_far[::-1]]))
     maps = warp_mesh.sampling_map(np.stack(sources), np.stack(targets), triangles, (y1 - y0, x1 - x0))
     return [(cv2.remap(image, source_map - 0.5, None, interpolation=cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_REFLECT).astype(np.float32), polygon_mask(loop, box, 0.5))
