@@ -18,6 +18,7 @@ could compile against a different torch than the one installed.
 
 import glob
 import os
+import sys
 
 from setuptools import setup
 
@@ -87,7 +88,11 @@ def _extensions():
     # FMA contraction), so CPU, CUDA and reference agree on which triangle owns a pixel on a shared edge.
     # -g0: Python's CFLAGS add -g, which triples the object size and slows the build for nothing.
     cxx_flags = ["-O3", "-g0", "-fopenmp", "-ffp-contract=off"]
-    link_flags = ["-fopenmp"]
+    # --exclude-libs,ALL: a compiler that finds libstdc++.a but not libstdc++.so links the C++ runtime into
+    # _C statically (seen with a GCC under /opt/gcc on an H200 machine), and _C then exported a second copy of
+    # it, whose stream code ran against the locale data of the libstdc++.so that torch loads: the first
+    # TORCH_CHECK message with a number in it segfaulted. Hidden, the copy is _C's own and works.
+    link_flags = ["-fopenmp"] + (["-Wl,--exclude-libs,ALL"] if sys.platform.startswith("linux") else [])
     common = dict(include_dirs=[os.path.join(ROOT, CSRC)], extra_link_args=link_flags, py_limited_api=True)
     if with_cuda:
         os.environ.setdefault("TORCH_CUDA_ARCH_LIST", "8.0;9.0+PTX")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
+import subprocess
 
 import pytest
 import torch
@@ -44,6 +46,25 @@ def test_cuda_kernels_were_compiled_where_the_toolkit_is_present():
     assert not missing, (f"torch {torch.__version__} is a CUDA build and {toolkit} has nvcc, but the extension "
                          f"has no CUDA kernel for {missing}: rebuild with `python setup.py build_ext --inplace`")
     assert ops.status()["cuda_kernels"]
+
+
+def test_the_extension_exports_no_copy_of_the_cpp_runtime():
+    """A toolchain that links libstdc++ statically must not export it from _C: exported, its stream code ran
+    against the locale data of torch's libstdc++.so, and every TORCH_CHECK message holding a number
+    segfaulted (an H200 machine's GCC, stop 28). Templates our code instantiates are weak and harmless;
+    strong std:: definitions can only come from a linked-in runtime."""
+    status = ops.status()
+    assert status["extension"], f"portrait_animator._C did not load: {status['load_error']}"
+    nm = shutil.which("nm")
+    if nm is None:
+        pytest.skip("no nm (binutils) to read the extension's symbol table")
+    listing = subprocess.run([nm, "-D", "--defined-only", status["extension"]], capture_output=True, text=True,
+                             check=True).stdout
+    symbols = [line.split()[1:] for line in listing.splitlines() if len(line.split()) == 3]
+    strong_std = [name for kind, name in symbols if kind in "TDBR" and name.startswith(("_ZNS", "_ZNKS", "_ZSt"))]
+    assert len(symbols) > 10, f"nm listed almost nothing in {status['extension']}"
+    assert not strong_std, (f"{status['extension']} exports {len(strong_std)} C++ runtime symbols "
+                            f"(e.g. {strong_std[:3]}): libstdc++ was linked in statically and left visible")
 
 
 def test_status_says_what_runs(monkeypatch):
