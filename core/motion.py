@@ -8,10 +8,11 @@ Absolute mode places the driver's face shape itself on the still.
 Per frame:
 1. head pose: the similarity taking the neutral driver frame to this frame, fitted on rigid points;
 2. expression: this frame with its head pose undone, minus the neutral frame;
-3. the expression is carried into the still's frame (scale/rotation between the two faces) and multiplied by
-   per-region gains; eyelids use the driver's eye-opening *ratio* to its typical opening instead, so a blink
-   closes the still's eyes fully whatever the relative eye sizes, and keep the still's lid shape about the
-   eye's corners; a lip thins and swells in proportion to its own thickness, not the driver's; inner lips
+3. the expression is carried into the still's frame (scale/rotation between the two faces, then each
+   point's local stretch across the face between them, so that on a three-quarter still the far half of
+   the face, narrower, moves less) and multiplied by per-region gains; eyelids use the driver's
+   eye-opening *ratio* to its typical opening instead, so a blink closes the still's eyes fully whatever
+   the relative eye sizes, and keep the still's lid shape about the eye's corners; a lip thins and swells in proportion to its own thickness, not the driver's; inner lips
    never cross, and the lips push the skin round them rather than pass over it;
 4. the head pose, expressed in the still's frame and scaled by the head gain, moves the result.
 In relative mode the expression is added to the still's face at rest: a still with an open mouth (a smile
@@ -48,6 +49,12 @@ UPPER_LIP_SHARE = 0.3
 # these bounds): added as it is, the change of a full-lipped driver's lips swelled a thin-lipped still's
 # into a red band that read as an open mouth, and thinned them to nothing at the widest openings.
 LIP_THICKNESS_SCALE = (0.25, 2.0)
+# The local maps from the driver's neutral face to the still's: each point's affine fit over the points
+# round it, weighted by a Gaussian this many eye spans (outer corner to outer corner) wide, with the map's
+# stretch kept within these bounds. Half an eye span sees a turned face's foreshortening (the far half of a
+# three-quarter face, 0.6-0.7 as wide as a frontal driver's) but not a lip's or a lid's own shape.
+LOCAL_MAP_REACH = 0.5
+LOCAL_MAP_STRETCH = (0.5, 1.5)
 # iBUG jaw points that rise with the closing lower lip, and the share of its rise each takes.
 _CHIN_RISE = {4: 0.15, 5: 0.4, 6: 0.7, 7: 0.9, 8: 0.9, 9: 0.9, 10: 0.7, 11: 0.4, 12: 0.15}
 
@@ -162,10 +169,14 @@ class MotionTransfer:
         if not mode_absolute and self.config.close_mouth:
             rest68, rest_dense = self._mouth_at_rest(float(mouth_openness(drv[neutral])))
 
-        lips68 = LipThickness(self.src68, drv[neutral] @ link.T, _INNER_LIPS_68, _OUTER_LIPS_68)
-        lips_dense = None
+        eye_line = self.src68[45] - self.src68[36]
+        # The maps compare the two faces at rest: a still's open mouth is its expression, not its shape.
+        maps68 = LocalMaps(rest68, drv[neutral] @ link.T, eye_line)
+        lips68 = LipThickness(self.src68, maps68.driver_mapped, _INNER_LIPS_68, _OUTER_LIPS_68)
+        lips_dense = maps_dense = None
         if self.src_dense is not None and drv_dense is not None and np.isfinite(drv_dense[neutral]).all():
-            lips_dense = LipThickness(self.src_dense, drv_dense[neutral] @ link.T, DENSE_INNER_LIPS,
+            maps_dense = LocalMaps(rest_dense, drv_dense[neutral] @ link.T, eye_line)
+            lips_dense = LipThickness(self.src_dense, maps_dense.driver_mapped, DENSE_INNER_LIPS,
                                       DENSE_OUTER_LIPS, DENSE_LIP_RINGS)
         out68 = np.empty_like(drv)
         out_dense = None if self.src_dense is None else np.empty((len(drv), len(self.src_dense), 2))
@@ -176,7 +187,7 @@ class MotionTransfer:
                 delta68 = align.apply(to_source, unposed).astype(np.float64) - self.src68
                 ratio = np.clip(eye_openness(drv[row]) / np.maximum(open_src, 1e-3), 0.0, 2.0)
             else:
-                delta68 = lips68.scale((unposed - drv[neutral]) @ link.T)
+                delta68 = lips68.scale(maps68.carry((unposed - drv[neutral]) @ link.T))
                 ratio = _openness_ratio(eye_openness(drv[row]), open_reference, gains.eyes)
             delta68 = delta68 * gain_of[self.labels68][:, None]
             head = align.scale_motion(align.compose(to_source, align.compose(pose, align.invert(to_source))),
@@ -186,7 +197,7 @@ class MotionTransfer:
                 out68[row] = align.apply(head, _uncross(shape68, _INNER_LIPS_68))
                 continue
             dense = self._dense_shape(drv_dense, neutral, row, pose, link, delta68, gain_of,
-                                      mode_absolute, to_source, rest_dense, lips_dense)
+                                      mode_absolute, to_source, rest_dense, lips_dense, maps_dense)
             dense = _set_eye_opening(self.src_dense, dense, ratio, DENSE_LIDS, self.lid_skins)
             dense = _outside_lips(_uncross(dense, DENSE_INNER_LIPS), self.lip_surround)
             dense = align.apply(head, dense)
@@ -238,14 +249,14 @@ class MotionTransfer:
         return self.src68 + offset68, self.src_dense + offset
 
     def _dense_shape(self, drv_dense, neutral, row, pose, link, delta68, gain_of, absolute, to_source,
-                     rest_dense, lips):
+                     rest_dense, lips, maps):
         if drv_dense is None or not np.isfinite(drv_dense[row]).all() or (lips is None and not absolute):
             return rest_dense + self.dense_from_68 @ delta68  # (no dense neutral frame either: its 68 points)
         unposed = align.apply(align.invert(pose), drv_dense[row]).astype(np.float64)
         if absolute:
             delta = align.apply(to_source, unposed).astype(np.float64) - self.src_dense
         else:
-            delta = lips.scale((unposed - drv_dense[neutral]) @ link.T)
+            delta = lips.scale(maps.carry((unposed - drv_dense[neutral]) @ link.T))
         return rest_dense + delta * gain_of[self.dense_labels][:, None]
 
 
@@ -278,6 +289,47 @@ DENSE_LIDS = (LoopHalves(mpt.RIGHT_EYE_UPPER, mpt.RIGHT_EYE_LOWER), LoopHalves(m
 DENSE_INNER_LIPS = LoopHalves(mpt.INNER_LIP_UPPER, mpt.INNER_LIP_LOWER)
 DENSE_OUTER_LIPS = LoopHalves(mpt.OUTER_LIP_UPPER, mpt.OUTER_LIP_LOWER)
 DENSE_LIP_RINGS = tuple(LoopHalves(upper, lower) for upper, lower in zip(mpt.UPPER_LIP_RINGS, mpt.LOWER_LIP_RINGS))
+
+
+class LocalMaps:
+    """Each point's local linear map from the driver's neutral face (``driver``, in the still's scale and
+    orientation) to the still's face: a Gaussian-weighted affine fit over the points round it.
+
+    The similarity between the two faces leaves what differs locally: on a three-quarter still the far half
+    of the face is narrower than a frontal driver's and its midline slants, and a frontal driver's smile
+    carried unchanged pulled that mouth corner towards the cheek's outline. Carried through these maps, a
+    motion shrinks, stretches and turns as the still's face does there (first-order motion transfer, as in
+    Siarohin et al. 2019, with the local maps taken from the two faces' landmarks)."""
+
+    def __init__(self, still: np.ndarray, driver: np.ndarray, eye_line: np.ndarray):
+        eye_span = float(np.linalg.norm(eye_line))
+        reach = LOCAL_MAP_REACH * eye_span
+        weights = np.exp(-((still[:, None] - still[None]) ** 2).sum(-1) / (2.0 * reach * reach))
+        weights /= weights.sum(axis=1, keepdims=True)
+        still_mean, driver_mean = weights @ still, weights @ driver
+        still_off = still[None] - still_mean[:, None]  # (point, neighbour, 2)
+        driver_off = driver[None] - driver_mean[:, None]
+        cross = np.einsum("ij,ijk,ijl->ikl", weights, still_off, driver_off)
+        spread = np.einsum("ij,ijk,ijl->ikl", weights, driver_off, driver_off)
+        linear = cross @ np.linalg.inv(spread + 1e-9 * np.eye(2))
+        u, stretch, vt = np.linalg.svd(linear)
+        linear = u @ (np.clip(stretch, *LOCAL_MAP_STRETCH)[..., None] * vt)
+        # Keep each map's scale along the face (perpendicular to the eye line): between two faces seen from
+        # the front it is mostly the sitter's own proportions (a short chin), and a jaw drop shrunk with it
+        # read as a mouth that barely opened (the 50 cross pairs: openings about a tenth smaller, dlib's
+        # mouth r 0.752 -> 0.726). A head's turn foreshortens across the face, which the maps keep, and
+        # slants its midline, which their shear keeps.
+        across = eye_line / eye_span
+        face = np.array([across, [-across[1], across[0]]])  # rows: across the face, along it
+        in_face = face @ linear @ face.T
+        in_face[:, 1, :] /= in_face[:, 1, 1:2]
+        self.linear = face.T @ in_face @ face
+        # The driver's neutral face as the maps carry it: the still's shape, but for what the Gaussian smooths.
+        self.driver_mapped = self.carry(driver - driver_mean) + still_mean
+
+    def carry(self, delta: np.ndarray) -> np.ndarray:
+        """Per-point motion (driver's, in the still's scale) through each point's map."""
+        return np.einsum("ikl,il->ik", self.linear, delta)
 
 
 class LipThickness:

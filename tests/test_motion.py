@@ -204,6 +204,69 @@ def test_a_lip_pushes_the_face_outline_as_a_curve(bundled_face):
     assert sharpest_turn(shapes.dense[1][outline]) < sharpest_turn(src_dense[outline]) + 2.0
 
 
+def _far_half_narrowed(points, midline_x, width):
+    """The still's points as a three-quarter view shows them: the half of the face left of its midline
+    foreshortened to ``width`` of its frontal width."""
+    points = points.copy()
+    far = points[:, 0] < midline_x
+    points[far, 0] = midline_x + (points[far, 0] - midline_x) * width
+    return points
+
+
+@pytest.mark.parametrize("with_dense", [True, False])
+def test_a_three_quarter_stills_far_mouth_corner_moves_less_than_its_near_one(bundled_face, with_dense):
+    """A frontal driver's smile carried by one similarity pulled a turned still's far mouth corner as far as
+    its near one, over a half of the face 0.6 as wide, towards the cheek's outline. The local maps see that
+    half's width through half an eye span round the corner, the midline's other side included: the far
+    corner moves about 0.85 as far as the near one here (the old code: exactly as far)."""
+    src68, src_dense = bundled_face["landmarks"], bundled_face["dense"]
+    midline_x = float(src68[[27, 30, 33, 51, 57, 8], 0].mean())
+    _, d68, ddense = _driver_face(bundled_face, scale=0.5, angle=0.0, shift=(0.0, 0.0))
+    corners68, corners_dense = (48, 54), (61, 291)  # the left one (image) first
+    assert src68[48, 0] < midline_x < src68[54, 0] and src_dense[61, 0] < midline_x < src_dense[291, 0]
+    smile68, smile_dense = d68.copy(), ddense.copy()
+    for points, (left, right) in ((smile68, corners68), (smile_dense, corners_dense)):
+        points[left, 0] -= 4.0  # each corner 4 px outwards on the driver, 8 px at the still's scale
+        points[right, 0] += 4.0
+    track = _track([d68, smile68], [ddense, smile_dense] if with_dense else None)
+
+    def corner_moves(still68, still_dense):
+        transfer = motion.MotionTransfer(MotionConfig(neutral="first"), still68, still_dense if with_dense else None)
+        shapes = transfer.transfer(track)
+        result, still, (left, right) = ((shapes.dense, still_dense, corners_dense) if with_dense
+                                        else (shapes.landmarks, still68, corners68))
+        return still[left, 0] - result[1][left, 0], result[1][right, 0] - still[right, 0]
+
+    far, near = corner_moves(_far_half_narrowed(src68, midline_x, 0.6),
+                             _far_half_narrowed(src_dense, midline_x, 0.6))
+    assert near > 6.0 and 0.6 < far / near < 0.9, (far, near)
+    frontal_far, frontal_near = corner_moves(src68, src_dense)
+    assert frontal_far == pytest.approx(8.0, abs=0.5) and frontal_near == pytest.approx(8.0, abs=0.5)
+
+
+def test_a_short_chinned_still_opens_its_mouth_as_far_as_the_driver(bundled_face):
+    """The local maps keep the scale along the face: a still whose lower face is shorter than the driver's
+    is the sitter's build, not a turned head, and its jaw drops as far as the driver's (shrunk with the
+    face, openings read about a tenth smaller)."""
+    src68, src_dense = bundled_face["landmarks"], bundled_face["dense"]
+    nose_y = float(src68[33, 1])
+
+    def shorter(points):  # the face below the nose 0.8 as tall
+        points = points.copy()
+        below = points[:, 1] > nose_y
+        points[below, 1] = nose_y + (points[below, 1] - nose_y) * 0.8
+        return points
+
+    _, d68, ddense = _driver_face(bundled_face, scale=0.5, angle=0.0, shift=(0.0, 0.0))
+    opened68, opened_dense = _jaw_dropped(d68, ddense, 10.0)  # 20 px at the still's scale
+    track = _track([d68, opened68], [ddense, opened_dense])
+    still68, still_dense = shorter(src68), shorter(src_dense)
+    shapes = motion.MotionTransfer(MotionConfig(neutral="first"), still68, still_dense).transfer(track)
+    inner_lower = list(mpt.INNER_LIP_LOWER[1:-1])
+    drop = shapes.dense[1][inner_lower, 1] - shapes.dense[0][inner_lower, 1]
+    assert np.median(drop) == pytest.approx(20.0, abs=1.5)
+
+
 def _lower_lip_thinned(dense, share):
     """``dense`` with the lower lip's outer contour and the rings inside it at ``share`` of their distance
     from the inner lip, column by column (the corners stay)."""
