@@ -9,8 +9,9 @@
 # machine without it, write the points elsewhere with `python bench/ops.py --save-points points.npy` and
 # pass POINTS=points.npy. BATCHES=DIR (what `bench/neural.py --save-batches DIR` wrote) adds the neural
 # training and rendering benchmark on the card; it imports OpenImageIO, so on a machine without it install
-# its wheel with `pip install --no-index --no-deps --target DIR` and put DIR on PYTHONPATH first. If the operator tests die of a signal, the crashing test is
-# run again under cuda-gdb (or gdb) for the native stack, and the other tests are still run.
+# its wheel with `pip install --no-index --no-deps --target DIR` and put DIR on PYTHONPATH first. If the
+# operator tests die of a signal, the crashing test is run again under cuda-gdb (or gdb) for the native
+# stack, and the other tests are still run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 LOG=$(mkdir -p "${1:-gpu-check}" && cd "${1:-gpu-check}" && pwd)
