@@ -12,8 +12,9 @@ Per frame:
    point's local stretch across the face between them, so that on a three-quarter still the far half of
    the face, narrower, moves less) and multiplied by per-region gains; eyelids use the driver's
    eye-opening *ratio* to its typical opening instead, so a blink closes the still's eyes fully whatever
-   the relative eye sizes, and keep the still's lid shape about the eye's corners; a lip thins and swells in proportion to its own thickness, not the driver's; inner lips
-   never cross, and the lips push the skin round them rather than pass over it;
+   the relative eye sizes, and keep the still's lid shape about the eye's corners; a lip thins and swells
+   in proportion to its own thickness, not the driver's; inner lips never cross, and the lips push the
+   skin round them rather than pass over it;
 4. the head pose, expressed in the still's frame and scaled by the head gain, moves the result.
 In relative mode the expression is added to the still's face at rest: a still with an open mouth (a smile
 with teeth, a vowel) is first closed to the neutral driver frame's opening (``close_mouth``), so its mouth
