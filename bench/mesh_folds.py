@@ -1,4 +1,4 @@
-"""How often the warp mesh folds round the eyes and the lips, on real (still, clip) pairs.
+"""How often the warp mesh folds (round the eyes, the lips, and what untangling leaves) on real (still, clip) pairs.
 
     .venv/bin/python bench/mesh_folds.py [--pairs STILL:CLIP ...] [--cache DIR]
 
@@ -12,7 +12,9 @@ lips as a torn edge. The triangles with a lip or eye point are not untangled (th
 by design), so this counts them, for every frame of each clip: the triangles with an eye or iris point that
 turned over (beyond the mesh's tolerance) while that eye is open (its opening over ``--open`` of the
 still's), and those with a point of the lips (any of their four rings, inner lips to outer), but for the
-mouth opening's own strips; the frames with any, and their area in crop pixels squared.
+mouth opening's own strips; the frames with any, and their area in crop pixels squared. Last, the
+triangles untangling watches (those with no lip or eye point) that it leaves turned over: the raster's
+order settles those, and they show as a straight cut (the chin over the neck, a cheek over the hair).
 """
 
 from __future__ import annotations
@@ -43,9 +45,10 @@ DEFAULT_PAIRS = [
 EYES = ((mpt.RIGHT_EYE_UPPER, mpt.RIGHT_EYE_LOWER), (mpt.LEFT_EYE_UPPER, mpt.LEFT_EYE_LOWER))
 
 
-def mesh_folds(still: str, clip: str, open_share: float, cache: str | None) -> tuple[int, int, float, int, float]:
+def mesh_folds(still: str, clip: str, open_share: float,
+               cache: str | None) -> tuple[int, int, float, int, float, int, float]:
     """(frames, frames with an open-eye fold, their turned-over area, frames with a fold at the lips, its
-    area)."""
+    area, frames with a watched fold left, its area)."""
     job = RenderJob(sources=[still], driver=clip, output=OutputConfig(pattern="/unused/f.####.png"),
                     cache_dir=cache)
     shot = AnimatePipeline(job).prepare()
@@ -59,7 +62,7 @@ def mesh_folds(still: str, clip: str, open_share: float, cache: str | None) -> t
     lips = np.isin(mesh.triangles, mpt.LIP_RING_POINTS).any(axis=1)
     lips &= ~np.isin(mesh.triangles, mpt.INNER_LIP_UPPER + mpt.INNER_LIP_LOWER).all(axis=1)
     still_opening = eye_openness(shot.source.crop.landmarks)
-    folded_frames, area, lip_frames, lip_area = 0, 0.0, 0, 0.0
+    folded_frames, area, lip_frames, lip_area, left_frames, left_area = 0, 0.0, 0, 0.0, 0, 0.0
     for row, number in enumerate(shot.shapes.frame_numbers):
         target = TargetFace(int(number), shot.shapes.landmarks[row],
                             None if shot.shapes.dense is None else shot.shapes.dense[row])
@@ -75,7 +78,9 @@ def mesh_folds(still: str, clip: str, open_share: float, cache: str | None) -> t
         area += float(-kept[turned & watched].sum())
         lip_frames += bool((turned & lips).any())
         lip_area += float(-kept[turned & lips].sum())
-    return len(shot.shapes.frame_numbers), folded_frames, area, lip_frames, lip_area
+        left_frames += bool((turned & mesh.watched).any())
+        left_area += float(-kept[turned & mesh.watched].sum())
+    return len(shot.shapes.frame_numbers), folded_frames, area, lip_frames, lip_area, left_frames, left_area
 
 
 def main(argv=None) -> int:
@@ -87,13 +92,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     pairs = [tuple(p.split(":", 1)) for p in args.pairs] if args.pairs else DEFAULT_PAIRS
     print(f"{'still':34s} {'driver':20s} {'frames':>6s} {'open eyes: frames':>18s} {'area px^2':>10s} "
-          f"{'lips: frames':>13s} {'area px^2':>10s}")
+          f"{'lips: frames':>13s} {'area px^2':>10s} {'left: frames':>13s} {'area px^2':>10s}")
     for still, clip in pairs:
         driver = clip if clip.startswith("preset:") or os.path.isabs(clip) else os.path.join(MEDIA, "driving", clip)
-        frames, folded, area, lip_frames, lip_area = mesh_folds(os.path.join(MEDIA, "stills", still), driver,
-                                                                args.open, args.cache)
-        print(f"{still:34s} {clip:20s} {frames:6d} {folded:18d} {area:10.0f} {lip_frames:13d} {lip_area:10.0f}",
-              flush=True)
+        frames, folded, area, lip_frames, lip_area, left_frames, left_area = mesh_folds(
+            os.path.join(MEDIA, "stills", still), driver, args.open, args.cache)
+        print(f"{still:34s} {clip:20s} {frames:6d} {folded:18d} {area:10.0f} {lip_frames:13d} {lip_area:10.0f} "
+              f"{left_frames:13d} {left_area:10.0f}", flush=True)
     return 0
 
 
