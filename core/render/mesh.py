@@ -54,9 +54,10 @@ RING_STEPS = (0.3, 0.65)  # ring positions: shares of the way from the face outl
 # How much of the head's rigid motion, and of the face outline's own, each ring follows: all of it next to
 # the face, then falling evenly to none at the border, so the band between squeezes or stretches evenly.
 RING_FOLLOW = tuple((1.0 - step) / (1.0 - RING_STEPS[0]) for step in RING_STEPS)
-HEAD_KNEE = np.log(1.6)  # the band's stretch (log of its largest singular value or of 1/smallest) left as is
+HEAD_KNEE = np.log(1.6)  # the band's stretch (``band_stretch``) up to which a head goes through as it is
 HEAD_LIMIT = np.log(2.2)  # ... and the most it may reach however far the driver's head moves
-HEAD_SEARCH_STEPS = 10  # the search's measures of the band at most, when the head is held back
+SQUEEZE_PER_STRETCH = 0.5  # a squeeze counts as a stretch of its square root: pressed texture stays sharp
+HEAD_SEARCH_STEPS = 16  # the search's measures of the band at most, when the head is held back
 HEAD_SEARCH_TOLERANCE = 1e-3  # the held-back stretch ends this close below the limit's (a log)
 RING_POINTS = 28
 BORDER_STEPS = 8  # points per crop side
@@ -263,8 +264,9 @@ def _travelling(head: np.ndarray, share: float, centre: np.ndarray) -> np.ndarra
 
 def band_stretch(mesh: WarpMesh, head: np.ndarray) -> float:
     """The worst stretch or squeeze of any triangle of the mesh carried by ``head`` alone: the log of its
-    affine map's largest singular value or of the inverse of its smallest; a triangle turned over counts
-    as squeezed to a thousandth. The triangles the head carries whole only take its scale."""
+    affine map's largest singular value, or ``SQUEEZE_PER_STRETCH`` times that of the inverse of its
+    smallest; a triangle turned over counts as squeezed to a thousandth. The triangles the head carries
+    whole only take its scale."""
     band = mesh.band
     corners = _carry(band.points, band.groups, head, mesh.centre)[band.triangles]
     edges = np.stack([corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]], axis=-1)
@@ -276,7 +278,8 @@ def band_stretch(mesh: WarpMesh, head: np.ndarray) -> float:
     largest = np.sqrt(energy + spread)
     smallest = np.where(det > 0.0, det / np.maximum(largest, 1e-12), 0.0)
     whole = abs(np.log(align.similarity_params(head)[0]))
-    return float(max(whole, np.log(largest).max(), -np.log(np.maximum(smallest, 1e-3)).max()))
+    squeezed = -np.log(max(float(smallest.min()), 1e-3)) * SQUEEZE_PER_STRETCH  # the most squeezed triangle's
+    return float(max(whole, np.log(largest).max(), squeezed))
 
 
 def _head_band(points: np.ndarray, triangles: np.ndarray, shares: np.ndarray) -> HeadBand:
