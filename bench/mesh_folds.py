@@ -45,10 +45,11 @@ DEFAULT_PAIRS = [
 EYES = ((mpt.RIGHT_EYE_UPPER, mpt.RIGHT_EYE_LOWER), (mpt.LEFT_EYE_UPPER, mpt.LEFT_EYE_LOWER))
 
 
-def mesh_folds(still: str, clip: str, open_share: float,
-               cache: str | None) -> tuple[int, int, float, int, float, int, float]:
-    """(frames, frames with an open-eye fold, their turned-over area, frames with a fold at the lips, its
-    area, frames with a watched fold left, its area)."""
+KINDS = ("open eyes", "lips", "left")
+
+
+def mesh_folds(still: str, clip: str, open_share: float, cache: str | None) -> tuple[int, np.ndarray]:
+    """(frames, and for each of ``KINDS``: the frames with a fold of that kind and their turned-over area)."""
     job = RenderJob(sources=[still], driver=clip, output=OutputConfig(pattern="/unused/f.####.png"),
                     cache_dir=cache)
     shot = AnimatePipeline(job).prepare()
@@ -62,7 +63,7 @@ def mesh_folds(still: str, clip: str, open_share: float,
     lips = np.isin(mesh.triangles, mpt.LIP_RING_POINTS).any(axis=1)
     lips &= ~np.isin(mesh.triangles, mpt.INNER_LIP_UPPER + mpt.INNER_LIP_LOWER).all(axis=1)
     still_opening = eye_openness(shot.source.crop.landmarks)
-    folded_frames, area, lip_frames, lip_area, left_frames, left_area = 0, 0.0, 0, 0.0, 0, 0.0
+    tally = np.zeros((len(KINDS), 2))
     for row, number in enumerate(shot.shapes.frame_numbers):
         target = TargetFace(int(number), shot.shapes.landmarks[row],
                             None if shot.shapes.dense is None else shot.shapes.dense[row])
@@ -74,13 +75,10 @@ def mesh_folds(still: str, clip: str, open_share: float,
         for eye in (0, 1):
             if opening[eye] > open_share:
                 watched |= of_eye[eye]
-        folded_frames += bool((turned & watched).any())
-        area += float(-kept[turned & watched].sum())
-        lip_frames += bool((turned & lips).any())
-        lip_area += float(-kept[turned & lips].sum())
-        left_frames += bool((turned & mesh.watched).any())
-        left_area += float(-kept[turned & mesh.watched].sum())
-    return len(shot.shapes.frame_numbers), folded_frames, area, lip_frames, lip_area, left_frames, left_area
+        for kind, of_kind in enumerate((watched, lips, mesh.watched)):
+            folded = turned & of_kind
+            tally[kind] += (folded.any(), -kept[folded].sum())
+    return len(shot.shapes.frame_numbers), tally
 
 
 def main(argv=None) -> int:
@@ -91,14 +89,13 @@ def main(argv=None) -> int:
     parser.add_argument("--cache", help="landmark cache folder (reused between runs)")
     args = parser.parse_args(argv)
     pairs = [tuple(p.split(":", 1)) for p in args.pairs] if args.pairs else DEFAULT_PAIRS
-    print(f"{'still':34s} {'driver':20s} {'frames':>6s} {'open eyes: frames':>18s} {'area px^2':>10s} "
-          f"{'lips: frames':>13s} {'area px^2':>10s} {'left: frames':>13s} {'area px^2':>10s}")
+    print(f"{'still':34s} {'driver':20s} {'frames':>6s}" + "".join(f" {kind + ': frames':>18s} {'area px^2':>10s}"
+                                                                  for kind in KINDS))
     for still, clip in pairs:
         driver = clip if clip.startswith("preset:") or os.path.isabs(clip) else os.path.join(MEDIA, "driving", clip)
-        frames, folded, area, lip_frames, lip_area, left_frames, left_area = mesh_folds(
-            os.path.join(MEDIA, "stills", still), driver, args.open, args.cache)
-        print(f"{still:34s} {clip:20s} {frames:6d} {folded:18d} {area:10.0f} {lip_frames:13d} {lip_area:10.0f} "
-              f"{left_frames:13d} {left_area:10.0f}", flush=True)
+        frames, tally = mesh_folds(os.path.join(MEDIA, "stills", still), driver, args.open, args.cache)
+        print(f"{still:34s} {clip:20s} {frames:6d}" + "".join(f" {int(folded):18d} {area:10.0f}"
+                                                              for folded, area in tally), flush=True)
     return 0
 
 
