@@ -69,24 +69,21 @@ class PasteBack:
         matte = matte[r0:r1, c0:c1]
         y0, x0 = y0 + r0, x0 + c0
         y1, x1 = y0 + (r1 - r0), x0 + (c1 - c0)
-        warped, warped_alpha = self._warped(rendered, (r0, r1, c0, c1), y0, y1, x0, x1)
-        m = matte[..., None]
+        warped, warped_alpha = self._warped(rendered, (r0, r1, c0, c1))
         block = rgb[y0:y1, x0:x1]
-        block += (warped - block) * m  # exact where the matte is 0: x + 0 * y == x
+        _blend_into(block, warped, matte[..., None])
         if alpha is not None and warped_alpha is not None:
-            ablock = alpha[y0:y1, x0:x1]
-            ablock += (warped_alpha - ablock) * matte
+            _blend_into(alpha[y0:y1, x0:x1], warped_alpha, matte)
         matte_full[y0:y1, x0:x1] = matte
         return PastedFrame(rgb, alpha, matte_full)
 
-    def _warped(self, rendered: RenderedFace, active, y0, y1, x0, x1):
+    def _warped(self, rendered: RenderedFace, active):
         """The face at full resolution over the active box (``active``: its rows and columns in the region),
-        and its alpha (None for opaque stills)."""
+        and its alpha (None for opaque stills, and where the face keeps the still's own alpha)."""
         r0, r1, c0, c1 = active
         qx, qy = self.qx[r0:r1, c0:c1], self.qy[r0:r1, c0:c1]
         if rendered.source_map is None:
-            warped = cv2.remap(rendered.rgb, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            return warped, None if self.still_alpha is None else self.still_alpha[y0:y1, x0:x1]
+            return cv2.remap(rendered.rgb, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), None
         # Resample the smooth displacement, not the map itself: OpenCV samples at 1/32 of a crop pixel, which
         # would be a visible error in still pixels when the face is much larger than the crop.
         moved = cv2.remap(rendered.source_map - self.centres, qx, qy, cv2.INTER_LINEAR,
@@ -130,6 +127,14 @@ class PasteBack:
         if warped_alpha is not None:
             alpha_block = warped_alpha[b0 - r0:b1 - r0, a0 - c0:a1 - c0]
             np.maximum(alpha_block, over_a, out=alpha_block)
+
+
+def _blend_into(base: np.ndarray, over: np.ndarray, weight: np.ndarray) -> None:
+    """base += (over - base) * weight, in place and without temporaries (``over`` is used up); exact where
+    the weight is 0: x + 0 * y == x."""
+    np.subtract(over, base, out=over)
+    over *= weight
+    base += over
 
 
 def paste_back(still_rgb: np.ndarray, still_alpha: np.ndarray | None, crop_from_still: np.ndarray,

@@ -66,6 +66,22 @@ def test_alpha_is_warped_with_the_colour():
     assert np.array_equal(pasted.alpha[pasted.matte == 0], alpha[pasted.matte == 0])
 
 
+def test_a_render_without_a_sampling_map_keeps_the_stills_alpha_and_leaves_the_still_alone():
+    """A network's crop has no alpha of its own: the face keeps the still's, and pasting (which blends in
+    place) neither changes the still's arrays nor the alpha under the face."""
+    still = _still(600)
+    alpha = np.zeros((600, 600), np.float32)
+    alpha[:, :300] = 1.0
+    still_before, alpha_before = still.copy(), alpha.copy()
+    crop_from_still = align.similarity_from_params(1.0, 0.0, (-172.0, -172.0))
+    shifted = _shift_render(256, (10.0, 0.0))
+    network = RenderedFace(rgb=np.full((256, 256, 3), 0.25, np.float32), matte=shifted.matte)
+    pasted = paste_back(still, alpha, crop_from_still, network)
+    assert np.array_equal(still, still_before) and np.array_equal(alpha, alpha_before)
+    assert np.array_equal(pasted.alpha, alpha)
+    assert np.allclose(pasted.rgb[pasted.matte > 0.999], 0.25, atol=2e-3)
+
+
 def test_the_overlay_is_painted_where_its_box_lands_and_nowhere_else():
     """The renderer's overlay (mouth, lids) covers a small box of the crop; paste-back resamples only the
     part of the still that box can reach, on a turned and scaled crop as on any other."""
