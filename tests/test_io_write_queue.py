@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -38,3 +39,26 @@ def test_a_failed_write_is_raised_to_the_caller(tmp_path):
             queue.submit(1, rgb, matte)
             queue.submit(2, rgb, matte)
             queue.finish()
+
+
+def test_two_frames_are_written_at_once_and_reported_in_frame_order(tmp_path):
+    """Writing is the slowest stage behind a large still: two writers encode two frames at once, and a
+    frame that lands before the one ahead of it is reported after it."""
+    second_landed, landed = threading.Event(), []
+
+    class FirstWaitsForSecond(FrameWriter):
+        def write(self, frame_number, *args, **kwargs):
+            if frame_number == 1:
+                second_landed.wait(10)  # one writer alone would wait here in vain
+            path = super().write(frame_number, *args, **kwargs)
+            landed.append(frame_number)
+            if frame_number == 2:
+                second_landed.set()
+            return path
+
+    writer = FirstWaitsForSecond(str(tmp_path / "shot.####.png"))
+    rgb, matte = np.zeros((8, 8, 3), np.float32), np.zeros((8, 8), np.float32)
+    with FrameWriteQueue(writer) as queue:
+        reported = queue.submit(1, rgb, matte) + queue.submit(2, rgb, matte) + queue.finish()
+    assert landed == [2, 1]
+    assert [number for number, _ in reported] == [1, 2]

@@ -1,8 +1,11 @@
 """Writing frames in the background, so encoding frame N overlaps rendering frame N+1.
 
-OpenImageIO releases the GIL while it compresses and writes, so one writer thread runs beside the render
-loop. At most ``depth`` frames wait (bounded memory); results come back in frame order, and a failed
-write is raised in the render loop, not lost. Each frame is still written atomically by ``FrameWriter``.
+OpenImageIO releases the GIL while it compresses and writes, so writer threads run beside the render
+loop. Two of them: a still larger than the crop makes writing the slowest stage, and then two frames are
+encoded at once (docs/benchmarks.md: a 720x1280 still at 14 frames/s with one writer, 19.6 with two, on 2
+cores; a 512² one at about the same rate either way). At most ``depth`` frames wait (bounded memory); results
+come back in frame order, and a failed write is raised in the render loop, not lost. Each frame is still
+written atomically by ``FrameWriter``.
 """
 
 from __future__ import annotations
@@ -15,18 +18,21 @@ import numpy as np
 
 from .frames import FrameWriter
 
+WRITERS = 2
+
 
 class FrameWriteQueue:
-    """Submit frames to ``writer`` on one background thread; use as a context manager.
+    """Submit frames to ``writer`` on ``workers`` background threads; use as a context manager.
 
     The arrays given to ``submit`` are written later: do not modify them afterwards.
     """
 
-    def __init__(self, writer: FrameWriter, depth: int = 2):
+    def __init__(self, writer: FrameWriter, depth: int | None = None, workers: int = WRITERS):
+        """``depth``: frames in the queue at most (default: one more than the ``workers``)."""
         self.writer = writer
-        self.depth = max(1, depth)
+        self.depth = max(1, workers + 1 if depth is None else depth)
         self._pending: deque[tuple[int, Future]] = deque()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frame-writer")
+        self._executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="frame-writer")
 
     def submit(self, frame_number: int, rgb: np.ndarray, matte: np.ndarray, alpha: np.ndarray | None = None,
                extra_metadata: Mapping[str, object] | None = None) -> list[tuple[int, str]]:
