@@ -35,6 +35,7 @@ from .paste import PastedFrame, PasteBack
 from .render.base import FaceRenderer, SourceFace, TargetFace
 from .render.factory import create_renderer
 from .resume import check_resumable, render_provenance, resume_record
+from .threads import torch_threads
 
 log = logging.getLogger(__name__)
 
@@ -168,8 +169,9 @@ class AnimatePipeline:
 
         queue = FrameWriteQueue(writer)  # encoding frame N overlaps rendering frame N+1
         try:
-            for number, frame in self.render_frames(shot, todo):
-                finished(queue.submit(number, frame.rgb, frame.matte, frame.alpha, extra_metadata=extra))
+            with torch_threads(shot.renderer.frame_threads):
+                for number, frame in self.render_frames(shot, todo):
+                    finished(queue.submit(number, frame.rgb, frame.matte, frame.alpha, extra_metadata=extra))
             finished(queue.finish())
         finally:
             queue.close()

@@ -9,12 +9,12 @@ piq's. So numbers are computed the way most talking-head papers compute them —
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import cv2
 import numpy as np
 import piq
 import torch
+
+from ..threads import torch_threads
 
 MS_SSIM_MIN_SIDE = 161  # piq's MS-SSIM: five scales of an 11-px window need a 161 px image
 _WINDOW = 11
@@ -51,22 +51,11 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     return float((luminance * structure).mean(dtype=np.float64))
 
 
-@contextmanager
-def _one_thread():
-    """MS-SSIM on a small crop gains nothing from threads, and a busy shared CPU makes them slower."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def ms_ssim(a: np.ndarray, b: np.ndarray) -> float:
     """Multi-scale SSIM (piq, five scales); NaN for images smaller than 161 px."""
     if min(a.shape[:2]) < MS_SSIM_MIN_SIDE:
         return float("nan")
-    with torch.no_grad(), _one_thread():
+    with torch.no_grad(), torch_threads(1):  # a small crop gains nothing from threads; a busy CPU loses
         return float(piq.multi_scale_ssim(_tensor(a), _tensor(b), data_range=1.0))
 
 

@@ -70,6 +70,9 @@ class FaceRenderer(Protocol):
     """A renderer: prepared once for a source face, then called once per frame."""
 
     name: str
+    # torch's threads for one frame's render while the pipeline writes the previous frame on another
+    # thread; None keeps torch's default (all cores), which a network's convolutions use well.
+    frame_threads: int | None
 
     def prepare(self, source: SourceFace) -> None:
         ...

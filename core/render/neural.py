@@ -65,6 +65,8 @@ def _resize(image: np.ndarray, size: int) -> np.ndarray:
 class NeuralRenderer:
     """A checkpoint's generator, prepared for one source face, rendering one crop per target."""
 
+    frame_threads = None  # the generator's convolutions use every core
+
     def __init__(self, model: NeuralModel, checkpoint_path: str, device: torch.device, glasses: str = "auto"):
         """``glasses``: the hybrid's warp's reading of the still's glasses (``WarpRenderer``)."""
         self.model = model

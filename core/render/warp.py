@@ -53,6 +53,10 @@ class WarpRenderer:
     """Warp the still's crop so its landmarks land on the target landmarks."""
 
     name = "warp"
+    # A frame is a chain of small steps. Threads that torch's operators leave spinning between them took
+    # the core the frame writer needs: at 512² on 2 cores the pipeline ran at 21 frames/s with two, 30
+    # with one (docs/benchmarks.md).
+    frame_threads = 1
 
     def __init__(self, glasses: str = "auto"):
         """``glasses``: "auto" reads from the still whether it wears glasses (``glasses.wears_glasses``)."""
