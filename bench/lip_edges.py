@@ -26,6 +26,7 @@ def main() -> None:
     shot = prepared_shot(args)
     track, shapes = shot.driver.track, shot.shapes
     rows = {int(n): i for i, n in enumerate(track.frame_numbers)}
+    shape_rows = {int(n): i for i, n in enumerate(shapes.frame_numbers)}
     targets = []
     for number, image in shot.driver.frames.frames(shot.frame_numbers[0], shot.frame_numbers[-1]):
         row = rows.get(int(number))
@@ -33,7 +34,8 @@ def main() -> None:
             continue
         if mouth_openness(track.landmarks[row]) <= OPEN_FULL:
             continue
-        target = TargetFace(int(number), shapes.landmarks[row], None if shapes.dense is None else shapes.dense[row])
+        at = shape_rows[int(number)]
+        target = TargetFace(int(number), shapes.landmarks[at], None if shapes.dense is None else shapes.dense[at])
         attach_driver(target, image, track.landmarks[row])
         targets.append(target)
     if not targets:

@@ -70,12 +70,13 @@ def bench(still: str, clip: str, frames: int, crop_size: int, fmt: str, scratch:
     baseline = FrameWriter(os.path.join(scratch, f"b{crop_size}", f"f.####.{fmt}"), overwrite=True)
     still_matte = np.zeros(source.still_rgb.shape[:2], np.float32)
     rows = {int(n): i for i, n in enumerate(shot.shapes.frame_numbers)}
+    track_rows = {int(n): i for i, n in enumerate(shot.driver.track.frame_numbers)}
     for number, image in decoded:
         row = rows[number]
         target = TargetFace(number, shot.shapes.landmarks[row], shot.shapes.dense[row]
                             if shot.shapes.dense is not None else None)
         start = time.perf_counter()
-        attach_driver(target, image, shot.driver.track.landmarks[row])
+        attach_driver(target, image, shot.driver.track.landmarks[track_rows[number]])
         rendered = shot.renderer.render(target)
         times["warp"].append(time.perf_counter() - start)
         frame, seconds = _timed(paste, rendered)

@@ -26,6 +26,7 @@ region-aware interpolation of the 68 displacements.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Sequence
 
 import numpy as np
 
@@ -151,9 +152,13 @@ class MotionTransfer:
             self.lip_surround = lip_surround(self.src_dense)
 
     # ------------------------------------------------------------------------------------- public
-    def transfer(self, track: LandmarkTrack) -> TargetShapes:
-        """Target shapes for every frame of ``track`` (frames without a face hold the nearest pose)."""
+    def transfer(self, track: LandmarkTrack, frame_numbers: Sequence[int] | None = None) -> TargetShapes:
+        """Target shapes for the frames ``frame_numbers`` of ``track``, all of them by default (frames without
+        a face hold the nearest pose). The neutral frame and the typical eye opening always come from the
+        whole track, so a farm chunk's shapes are the whole shot's rows for its frames."""
         track = _fill_missing(track)
+        rows = (np.arange(len(track)) if frame_numbers is None
+                else np.flatnonzero(np.isin(track.frame_numbers, np.asarray(frame_numbers))))
         neutral = choose_neutral(track, "first" if track.meta.get("preset") else self.config.neutral)
         drv = track.landmarks.astype(np.float64)
         drv_dense = None if track.dense is None else track.dense.astype(np.float64)
@@ -179,9 +184,9 @@ class MotionTransfer:
             maps_dense = LocalMaps(rest_dense, drv_dense[neutral] @ link.T, eye_line)
             lips_dense = LipThickness(self.src_dense, maps_dense.driver_mapped, DENSE_INNER_LIPS,
                                       DENSE_OUTER_LIPS, DENSE_LIP_RINGS)
-        out68 = np.empty_like(drv)
-        out_dense = None if self.src_dense is None else np.empty((len(drv), len(self.src_dense), 2))
-        for row in range(len(drv)):
+        out68 = np.empty((len(rows), *drv.shape[1:]))
+        out_dense = None if self.src_dense is None else np.empty((len(rows), len(self.src_dense), 2))
+        for out, row in enumerate(rows):
             pose = align.fit_similarity(drv[neutral][rigid], drv[row][rigid])  # neutral -> this frame
             unposed = align.apply(align.invert(pose), drv[row]).astype(np.float64)
             if mode_absolute:
@@ -195,18 +200,18 @@ class MotionTransfer:
                                       gains.head, centre)
             if out_dense is None:
                 shape68 = _set_eye_opening(self.src68, rest68 + delta68, ratio, _EYES_68_LIDS)
-                out68[row] = align.apply(head, _uncross(shape68, _INNER_LIPS_68))
+                out68[out] = align.apply(head, _uncross(shape68, _INNER_LIPS_68))
                 continue
             dense = self._dense_shape(drv_dense, neutral, row, pose, link, delta68, gain_of,
                                       mode_absolute, to_source, rest_dense, lips_dense, maps_dense)
             dense = _set_eye_opening(self.src_dense, dense, ratio, DENSE_LIDS, self.lid_skins)
             dense = _outside_lips(_uncross(dense, DENSE_INNER_LIPS), self.lip_surround)
             dense = align.apply(head, dense)
-            out_dense[row] = dense
-            out68[row] = mpt.to_ibug68(dense)
+            out_dense[out] = dense
+            out68[out] = mpt.to_ibug68(dense)
         return TargetShapes(out68.astype(np.float32),
                             None if out_dense is None else out_dense.astype(np.float32),
-                            track.frame_numbers.copy())
+                            track.frame_numbers[rows])
 
     # ------------------------------------------------------------------------------------ helpers
     def _dense_regions(self) -> np.ndarray:

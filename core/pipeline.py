@@ -111,7 +111,7 @@ class AnimatePipeline:
                 raise JobFieldError("--frames", f"chunk {self.chunk} is outside the shot's frames "
                                     f"{shot[0]}-{shot[-1]}", job.name or job.output.pattern)
         crop = source.crop
-        shapes = MotionTransfer(job.motion, crop.landmarks, crop.dense).transfer(driver.track)
+        shapes = MotionTransfer(job.motion, crop.landmarks, crop.dense).transfer(driver.track, frame_numbers)
         renderer = create_renderer(job)
         renderer.prepare(source)
         return PreparedShot(source, driver, shapes, renderer, frame_numbers, shot)
@@ -119,6 +119,8 @@ class AnimatePipeline:
     def render_frames(self, shot: PreparedShot, frame_numbers: list[int]) -> Iterator[tuple[int, PastedFrame]]:
         """Yield (frame number, full frame) for each requested frame, in order."""
         rows = {int(n): i for i, n in enumerate(shot.shapes.frame_numbers)}
+        track = shot.driver.track
+        track_rows = {int(n): i for i, n in enumerate(track.frame_numbers)}
         driver_images = _driver_images(shot.driver, frame_numbers)
         source = shot.source
         paste = PasteBack(source.still_rgb, source.still_alpha, source.crop_from_still, source.crop_size)
@@ -129,7 +131,7 @@ class AnimatePipeline:
                                 None if shot.shapes.dense is None else shot.shapes.dense[row])
             image = next(driver_images) if driver_images is not None else None
             if image is not None:
-                attach_driver(target, image, shot.driver.track.landmarks[row])
+                attach_driver(target, image, track.landmarks[track_rows[number]])
             rendered = shot.renderer.render(target)
             if self.job.output.paste_back:
                 yield number, paste(rendered)

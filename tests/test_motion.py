@@ -412,3 +412,22 @@ def test_a_shouting_still_keeps_its_opening(bundled_face):
     shapes = motion.MotionTransfer(MotionConfig(neutral="first"), open68, open_dense).transfer(
         _track([d68, d68], [ddense, ddense]))
     assert np.abs(shapes.dense[0] - open_dense).max() < 0.05
+
+
+def test_a_chunk_of_frames_gets_the_whole_tracks_rows(bundled_face):
+    """A farm chunk transfers only its own frames, yet with the whole track's neutral frame and typical eye
+    opening: its shapes equal the whole track's rows for those frames."""
+    _, d68, ddense = _driver_face(bundled_face)
+    rng = np.random.default_rng(3)
+    frames68 = [d68 + rng.normal(0.0, 1.5, d68.shape) for _ in range(12)]
+    frames_dense = [ddense + rng.normal(0.0, 1.5, ddense.shape) for _ in range(12)]
+    frames68[0][list(range(60, 68))] += rng.normal(0.0, 6.0, (8, 2))  # the first frame is no neutral
+    track = _track(frames68, frames_dense)
+    transfer = motion.MotionTransfer(MotionConfig(), bundled_face["landmarks"], bundled_face["dense"])
+    whole = transfer.transfer(track)
+    chunk = transfer.transfer(track, [9, 10, 11])
+    np.testing.assert_array_equal(chunk.frame_numbers, [9, 10, 11])
+    np.testing.assert_array_equal(chunk.landmarks, whole.landmarks[8:11])
+    np.testing.assert_array_equal(chunk.dense, whole.dense[8:11])
+    alone = transfer.transfer(_track(frames68[8:11], frames_dense[8:11]))  # the chunk's frames as a track
+    assert np.abs(alone.dense - chunk.dense).max() > 0.1

@@ -1,9 +1,41 @@
-"""The animate pipeline: the warp renders on one thread while frames are written beside it."""
+"""The animate pipeline: a farm chunk renders exactly the whole shot's frames; the warp renders on one thread
+while frames are written beside it."""
 
+import numpy as np
 import torch
 
 from portrait_animator.config import FrameRange, OutputConfig, RenderJob
 from portrait_animator.pipeline import AnimatePipeline
+
+
+def _rendered(job: RenderJob, chunk: FrameRange | None) -> tuple[dict, set]:
+    """Frame number -> pasted rgb, and the frames whose renders painted the driver's mouth."""
+    pipeline = AnimatePipeline(job, chunk=chunk)
+    shot = pipeline.prepare()
+    painted, render = set(), shot.renderer.render
+
+    def spy(target):
+        out = render(target)
+        if out.overlay is not None and target.driver_image is not None:
+            painted.add(target.frame_number)
+        return out
+
+    shot.renderer.render = spy
+    return {n: frame.rgb for n, frame in pipeline.render_frames(shot, shot.frame_numbers)}, painted
+
+
+def test_a_chunk_renders_the_whole_shots_frames(tmp_path, bundled_still, media):
+    """The chunk's motion and the driver frames it hands the mouth come from the right rows of the track
+    (the motion of a chunk is computed for its own frames only)."""
+    job = RenderJob(sources=[str(bundled_still)], driver=str(media("driving", "lp_d3.mp4")),
+                    frames=FrameRange(1, 24), crop_size=256, cache_dir=str(tmp_path / "cache"),
+                    output=OutputConfig(pattern=str(tmp_path / "out" / "f.####.png")))
+    whole, _ = _rendered(job, None)
+    chunk, painted = _rendered(job, FrameRange(13, 24))
+    assert sorted(chunk) == list(range(13, 25))
+    assert painted, "the driver's mouth was never painted: the test would not see its frames mixed up"
+    for number, rgb in chunk.items():
+        np.testing.assert_array_equal(rgb, whole[number], err_msg=f"frame {number}")
 
 
 def test_the_warp_renders_on_one_thread_and_the_setting_is_restored(tmp_path, bundled_still, monkeypatch):

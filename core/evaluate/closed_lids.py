@@ -60,23 +60,26 @@ def measure_closing_eyes(clip: str, frames: int, closing: float, cache_dir: str 
     openness = eye_openness(track.landmarks).mean(axis=1)
     typical = np.nanmedian(openness[track.valid])
     asked = set(shot.frame_numbers) - {first_number}
-    rows = [r for r in range(len(shapes.frame_numbers))
-            if track.valid[r] and openness[r] < closing * typical and int(shapes.frame_numbers[r]) in asked]
-    if not rows:
+    track_row = {int(n): r for r, n in enumerate(track.frame_numbers)}
+    wanted = {}  # frame number -> (row of the shapes, row of the track)
+    for row, number in enumerate(int(n) for n in shapes.frame_numbers):
+        r = track_row[number]
+        if number in asked and track.valid[r] and openness[r] < closing * typical:
+            wanted[number] = row, r
+    if not wanted:
         return None
-    wanted = {int(shapes.frame_numbers[r]): r for r in rows}
     size = face.crop_size
     warp_errors, render_errors = [], []
     for number, image in source.frames(min(wanted), max(wanted)):
         if number not in wanted:
             continue
-        row = wanted[number]
+        row, r = wanted[number]
         out = shot.renderer.render(TargetFace(number, shapes.landmarks[row],
                                               None if shapes.dense is None else shapes.dense[row]))
         warp_only = remap(face.crop.rgb, out.source_map)
         real = crop_face(image.astype(np.float32) / 255.0, face.crop_from_still, size)
-        for x0, y0, x1, y1 in eye_boxes(align.apply(face.crop_from_still, track.landmarks[row]), size):
+        for x0, y0, x1, y1 in eye_boxes(align.apply(face.crop_from_still, track.landmarks[r]), size):
             truth = real[y0:y1, x0:x1]
             warp_errors.append(255.0 * np.abs(np.clip(warp_only[y0:y1, x0:x1], 0, 1) - truth).mean())
             render_errors.append(255.0 * np.abs(np.clip(out.rgb[y0:y1, x0:x1], 0, 1) - truth).mean())
-    return ClosingEyes(len(rows), float(np.mean(warp_errors)), float(np.mean(render_errors)))
+    return ClosingEyes(len(wanted), float(np.mean(warp_errors)), float(np.mean(render_errors)))
