@@ -28,8 +28,9 @@ from .drivers import Driver, load_driver
 from .errors import JobFieldError, RenderCancelled, UnusableFaceError
 from .face_analysis import analyse_source
 from .io.frames import FrameWriter, check_output_writable
-from .io.write_queue import FrameWriteQueue
 from .io.naming import FramePattern
+from .io.read_ahead import read_ahead
+from .io.write_queue import FrameWriteQueue
 from .motion import MotionTransfer, TargetShapes
 from .paste import PastedFrame, PasteBack
 from .render.base import FaceRenderer, SourceFace, TargetFace
@@ -124,19 +125,23 @@ class AnimatePipeline:
         driver_images = _driver_images(shot.driver, frame_numbers)
         source = shot.source
         paste = PasteBack(source.still_rgb, source.still_alpha, source.crop_from_still, source.crop_size)
-        for number in frame_numbers:
-            self._check_cancel()
-            row = rows[number]
-            target = TargetFace(number, shot.shapes.landmarks[row],
-                                None if shot.shapes.dense is None else shot.shapes.dense[row])
-            image = next(driver_images) if driver_images is not None else None
-            if image is not None:
-                attach_driver(target, image, track.landmarks[track_rows[number]])
-            rendered = shot.renderer.render(target)
-            if self.job.output.paste_back:
-                yield number, paste(rendered)
-            else:
-                yield number, PastedFrame(np.clip(rendered.rgb, 0.0, 1.0), None, rendered.matte)
+        try:
+            for number in frame_numbers:
+                self._check_cancel()
+                row = rows[number]
+                target = TargetFace(number, shot.shapes.landmarks[row],
+                                    None if shot.shapes.dense is None else shot.shapes.dense[row])
+                image = next(driver_images) if driver_images is not None else None
+                if image is not None:
+                    attach_driver(target, image, track.landmarks[track_rows[number]])
+                rendered = shot.renderer.render(target)
+                if self.job.output.paste_back:
+                    yield number, paste(rendered)
+                else:
+                    yield number, PastedFrame(np.clip(rendered.rgb, 0.0, 1.0), None, rendered.matte)
+        finally:
+            if driver_images is not None:  # a cancelled or failed render stops the decoding thread now
+                driver_images.close()
 
     # --------------------------------------------------------------------------------------- run
     def run(self) -> RenderResult:
@@ -191,7 +196,8 @@ class AnimatePipeline:
 
 # ---------------------------------------------------------------------------------- driver frames
 def _driver_images(driver: Driver, frame_numbers: list[int]):
-    """An iterator over the driver frames of ``frame_numbers`` (decoded in one forward pass), or None."""
+    """An iterator over the driver frames of ``frame_numbers`` (decoded in one forward pass, on a thread of
+    its own while the frame before renders), or None."""
     if driver.frames is None or not frame_numbers:
         return None
     wanted = set(frame_numbers)
@@ -201,7 +207,7 @@ def _driver_images(driver: Driver, frame_numbers: list[int]):
             if number in wanted:
                 yield image
 
-    return images()
+    return read_ahead(images())
 
 
 def attach_driver(target: TargetFace, image: np.ndarray, landmarks: np.ndarray) -> None:
