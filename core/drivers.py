@@ -9,6 +9,7 @@ content hash.
 from __future__ import annotations
 
 import os
+from contextlib import closing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
@@ -17,6 +18,7 @@ from .cache import FileCache, cache_key
 from .config import RenderJob
 from .errors import NoFaceError, UnreadableFileError
 from .io.provenance import file_sha256
+from .io.read_ahead import read_ahead
 from .landmarks import smooth_track, track_frames
 from .landmarks.track import LandmarkTrack
 from .render.base import SourceFace
@@ -69,8 +71,9 @@ def load_driver(job: RenderJob, source: SourceFace, cache: FileCache,
             if progress:
                 progress(done, total, message or f"tracking driver frame {done}/{total}")
 
-        return track_frames(frames.frames(), backend=job.landmark_backend, fps=frames.fps, source=spec,
-                            progress=report)
+        with closing(read_ahead(frames.frames())) as decoded:  # decoding overlaps the landmarker
+            return track_frames(decoded, backend=job.landmark_backend, fps=frames.fps, source=spec,
+                                progress=report)
 
     track, _ = cache.get_or_compute(key, compute, LandmarkTrack.save, LandmarkTrack.load)
     kind = "video" if os.path.isfile(spec) else "frames"
