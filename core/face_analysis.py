@@ -24,13 +24,15 @@ log = logging.getLogger(__name__)
 ANALYSIS_VERSION = 1  # bump when detection results would change, to invalidate caches
 
 
-def analyse_source(job: RenderJob, cache: FileCache) -> SourceFace:
-    """Read the job's stills, find the face in each and cut aligned crops; the first still is animated."""
+def analyse_source(job: RenderJob, cache: FileCache, zoom: float = 1.0) -> SourceFace:
+    """Read the job's stills, find the face in each and cut aligned crops; the first still is animated.
+    ``zoom`` frames the crops as ``align.face_crop_transform`` does (below 1: wider, the renderer's
+    ``crop_zoom``)."""
     shots, first = [], None
     for index, path in enumerate(job.sources):
         still = read_image(path, max_pixels=job.max_still_pixels)
         face = detect_still_face(still, job.landmark_backend, job.face if index == 0 else None, cache)
-        crop_from_still = align.face_crop_transform(face.landmarks, job.crop_size)
+        crop_from_still = align.face_crop_transform(face.landmarks, job.crop_size, zoom)
         shots.append(SourceShot(
             rgb=crop_face(still.rgb, crop_from_still, job.crop_size),
             landmarks=align.apply(crop_from_still, face.landmarks),

@@ -89,8 +89,9 @@ class AnimatePipeline:
     def prepare(self) -> PreparedShot:
         """Analyse the still and the driver, transfer the motion, prepare the renderer."""
         job = self.job
+        renderer = create_renderer(job)
         self.progress(0, 0, "analysing the still", stage="source")
-        source = analyse_source(job, self.cache)
+        source = analyse_source(job, self.cache, renderer.crop_zoom)
         self._check_cancel()
         self.progress(0, 0, "reading the driver", stage="driver")
         driver = load_driver(job, source, self.cache,
@@ -113,7 +114,6 @@ class AnimatePipeline:
                                     f"{shot[0]}-{shot[-1]}", job.name or job.output.pattern)
         crop = source.crop
         shapes = MotionTransfer(job.motion, crop.landmarks, crop.dense).transfer(driver.track, frame_numbers)
-        renderer = create_renderer(job)
         renderer.prepare(source)
         return PreparedShot(source, driver, shapes, renderer, frame_numbers, shot)
 

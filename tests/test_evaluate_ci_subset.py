@@ -30,6 +30,8 @@ class NoiseRenderer:
     """A broken renderer: uniform noise over the whole face crop (test-only, never shipped)."""
 
     name = "noise"
+    frame_threads = None
+    crop_zoom = 1.0
 
     def prepare(self, source):
         self.size = source.crop_size

@@ -2,6 +2,7 @@
 while frames are written beside it."""
 
 import numpy as np
+import pytest
 import torch
 
 from portrait_animator.config import FrameRange, OutputConfig, RenderJob
@@ -54,3 +55,20 @@ def test_the_warp_renders_on_one_thread_and_the_setting_is_restored(tmp_path, bu
         assert seen == [1, 1, 1] and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_the_warp_frames_its_crop_a_quarter_wider_than_the_networks(tmp_path, bundled_still):
+    """The band between the face and the crop edge carries the head's travel: the warp's crop leaves it more
+    room than FFHQ's framing, about the same centre."""
+    from portrait_animator import align
+
+    job = RenderJob(sources=[str(bundled_still)], driver="preset:blink", frames=FrameRange(1, 2), crop_size=256,
+                    cache_dir=str(tmp_path / "cache"), output=OutputConfig(pattern=str(tmp_path / "f.####.png")))
+    source = AnimatePipeline(job).prepare().source
+    still68 = align.apply(align.invert(source.crop_from_still), source.crop.landmarks)
+    ffhq = align.face_crop_transform(still68, 256)
+    scale, angle, _ = align.similarity_params(source.crop_from_still)
+    ffhq_scale, ffhq_angle, _ = align.similarity_params(ffhq)
+    assert scale / ffhq_scale == pytest.approx(0.8, abs=1e-3) and angle == pytest.approx(ffhq_angle, abs=1e-3)
+    centre = align.apply(align.invert(source.crop_from_still), np.array([[128.0, 128.0]]))
+    np.testing.assert_allclose(centre, align.apply(align.invert(ffhq), np.array([[128.0, 128.0]])), atol=0.5)

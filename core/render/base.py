@@ -73,6 +73,8 @@ class FaceRenderer(Protocol):
     # torch's threads for one frame's render while the pipeline writes the previous frame on another
     # thread; None keeps torch's default (all cores), which a network's convolutions use well.
     frame_threads: int | None
+    # How the still's face is framed in its crop (``align.face_crop_transform``'s zoom; 1 is FFHQ's framing).
+    crop_zoom: float
 
     def prepare(self, source: SourceFace) -> None:
         ...

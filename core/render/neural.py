@@ -66,6 +66,7 @@ class NeuralRenderer:
     """A checkpoint's generator, prepared for one source face, rendering one crop per target."""
 
     frame_threads = None  # the generator's convolutions use every core
+    crop_zoom = 1.0  # the framing the networks were trained on
 
     def __init__(self, model: NeuralModel, checkpoint_path: str, device: torch.device, glasses: str = "auto"):
         """``glasses``: the hybrid's warp's reading of the still's glasses (``WarpRenderer``)."""

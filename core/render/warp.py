@@ -57,6 +57,10 @@ class WarpRenderer:
     # the core the frame writer needs: at 512² on 2 cores the pipeline ran at 21 frames/s with two, 30
     # with one (docs/benchmarks.md).
     frame_threads = 1
+    # A crop a quarter wider than FFHQ's framing: the band between the face and the crop edge carries the
+    # head's travel, turn and growth, and on a tightly framed face it could carry little of it
+    # (docs/quality.md, "A wider crop for the warp").
+    crop_zoom = 0.8
 
     def __init__(self, glasses: str = "auto"):
         """``glasses``: "auto" reads from the still whether it wears glasses (``glasses.wears_glasses``)."""
