@@ -156,6 +156,15 @@ def test_the_hold_back_search_ends_just_below_the_limit_in_few_measures(excess):
     assert len(calls) < 8, len(calls)
 
 
+def test_a_stretch_flat_at_the_limit_keeps_the_largest_share_below_it():
+    """A head turning in place may stretch the band to just below the limit by itself, and its travel
+    hardly more until far along: any share up to there is within the limit, and the largest keeps the
+    travel of the frames on either side (the nearest, none, held the head back for a frame or two)."""
+    excess = lambda x: -0.0003 + max(0.0, x - 0.9)
+    share = warp_mesh._kept_share(excess, excess(0.0), excess(1.0))
+    assert 0.88 < share <= 0.9003
+
+
 def test_the_rings_follow_the_head_less_towards_the_crop_border(renderer):
     shares = {share: renderer.mesh.points[rows] for share, rows in renderer.mesh.head_groups}
     assert sorted(shares) == sorted({1.0, *warp_mesh.RING_FOLLOW})
@@ -585,3 +594,77 @@ def test_a_68_point_driver_moves_the_lip_rings_with_their_columns(bundled_source
     track = preset_track("talk", crop.landmarks, frames=60, seed=3)
     targets = MotionTransfer(MotionConfig(), crop.landmarks, dense).transfer(track).dense
     assert _lip_folds(dense, targets, mpt.LIP_RINGS)[1] < 60.0  # under a pixel squared a frame
+
+
+def _tight_source(bundled_face, margin):
+    """The bundled still cut ``margin`` face widths round its face (the crop reaches past the cut), as the
+    warp renderer frames it."""
+    from portrait_animator.face_analysis import crop_face
+
+    still, face = bundled_face["still"], bundled_face["face"]
+    x0, y0 = np.floor(face.dense.min(0) - margin * np.ptp(face.dense, axis=0)).astype(int)
+    x1, y1 = np.ceil(face.dense.max(0) + margin * np.ptp(face.dense, axis=0)).astype(int)
+    rgb = np.ascontiguousarray(still.rgb[y0:y1, x0:x1])
+    landmarks, dense = face.landmarks - (x0, y0), face.dense - (x0, y0)
+    matrix = align.face_crop_transform(landmarks, 512, WarpRenderer.crop_zoom)
+    return SourceFace([SourceShot(crop_face(rgb, matrix, 512), align.apply(matrix, landmarks).astype(np.float32),
+                                  align.apply(matrix, dense).astype(np.float32))], 512, matrix, rgb)
+
+
+def test_a_tightly_framed_still_moves_nothing_from_beyond_its_edge_into_its_picture(bundled_face):
+    """The crop of a still framed tightly round the face reaches past the still's edges, where the crop
+    repeats the edge pixels. Held at the crop's edge, the band pulled those streaks into the picture as
+    the head moved away from an edge; ending at the still's edges, which give way outwards only, every
+    pixel of the picture shows a pixel of the picture, and the head still moves (held back by the room the
+    still leaves behind it)."""
+    source = _tight_source(bundled_face, 0.12)
+    height, width = source.still_rgb.shape[:2]
+    picture = align.apply(source.crop_from_still, np.array([[0, 0], [width, 0], [width, height], [0, height]],
+                                                           np.float64))
+    ys, xs = np.mgrid[0:512, 0:512] + 0.5
+    in_still = align.apply(align.invert(source.crop_from_still), np.stack([xs, ys], -1).reshape(-1, 2))
+    shown = ((in_still >= 0) & (in_still <= (width, height))).all(axis=1).reshape(512, 512)
+    assert not shown.all()  # the crop does reach past the still
+    renderer = WarpRenderer()
+    renderer.prepare(source)
+    mesh = renderer.mesh
+    pinned = mesh.points[mesh.control_count:][~mesh.movable[mesh.control_count:]]
+    assert all(cv2.pointPolygonTest(picture.astype(np.float32), tuple(map(float, p)), True) > -1e-3 for p in pinned)
+    crop = source.crop
+    for shift in ((0.08 * 512, 0.0), (-0.08 * 512, 0.0), (0.0, -0.08 * 512)):
+        out = renderer.render(TargetFace(1, crop.landmarks + np.float32(shift), crop.dense + np.float32(shift)))
+        sampled = align.apply(align.invert(source.crop_from_still), out.source_map[shown].astype(np.float64))
+        outside = np.maximum(np.maximum(-sampled, sampled - (width, height)), 0.0).max(axis=1)
+        assert outside.max() < 0.5, (shift, outside.max())
+        moved = _face_shift(source, out)
+        assert 0.2 * np.abs(shift).max() < np.abs(moved).max() <= np.abs(shift).max() + 1.0, (shift, moved)
+    # A head coming closer moves the still's face out towards every edge: the edges give way outwards, corners
+    # too, and the head comes nearly as close as asked (held on the still's edges, it came 1.12 of 1.2).
+    grow = align.similarity_from_params(1.2, 0.0, (0.0, 0.0))
+    grow[:, 2] = mesh.centre - 1.2 * mesh.centre
+    assert align.similarity_params(warp_mesh.limit_head(mesh, grow))[0] > 1.18
+    out = renderer.render(TargetFace(1, align.apply(grow, crop.landmarks).astype(np.float32),
+                                     align.apply(grow, crop.dense).astype(np.float32)))
+    sampled = align.apply(align.invert(source.crop_from_still), out.source_map[shown].astype(np.float64))
+    assert np.maximum(np.maximum(-sampled, sampled - (width, height)), 0.0).max() < 0.5
+
+
+def test_the_warps_frame_is_the_crop_where_the_still_covers_it_and_the_picture_where_not():
+    from portrait_animator.render import crop_frame
+
+    control = np.array([[200.0, 200.0], [300.0, 210.0], [260.0, 330.0]])
+    square = crop_frame.crop_square(512)
+    covering = align.similarity_from_params(0.5, np.radians(10.0), (-200.0, -300.0))  # a large still round the crop
+    np.testing.assert_array_equal(crop_frame.picture_frame(512, covering, (2000, 2000), control, 15.0), square)
+    cut = np.array([[1.0, 0.0, 60.0], [0.0, 1.0, -40.0]])  # a 400 x 500 still placed at (60, -40) in the crop
+    frame = crop_frame.picture_frame(512, cut, (400, 500), control, 15.0)
+    np.testing.assert_allclose(np.sort(frame, axis=0), [[60, 0], [60, 0], [460, 460], [460, 460]], atol=1e-4)
+    assert crop_frame.inside(control, frame, 15.0).all()
+    reaching = np.vstack([control, [[250.0, 470.0]]])  # a chin past the still's lower edge (y 460)
+    widened = crop_frame.picture_frame(512, cut, (400, 500), reaching, 15.0)
+    assert crop_frame.inside(reaching, widened, 15.0 - 1e-3).all()
+    assert crop_frame.inside(widened, crop_frame.crop_square(512), -1e-3).all()  # and never past the crop
+    exits, edges = crop_frame.ray_exit(np.array([256.0, 256.0]), np.array([[300.0, 256.0], [256.0, 200.0]]), frame)
+    np.testing.assert_allclose(exits, [[460.0, 256.0], [256.0, 0.0]], atol=1e-4)
+    # The still's right edge gives way outwards (+x); the crop's top edge never moves.
+    np.testing.assert_allclose(crop_frame.edge_give(frame, 512)[edges], [[1.0, 0.0], [0.0, 0.0]], atol=1e-6)

@@ -3,10 +3,12 @@
 Why rings: landmarks stop at the face outline (MediaPipe: the upper forehead), but hair, ears and the
 neck must follow the head or they tear away from it. Two rings around the face follow the head's rigid
 motion (fully, then partly), and points on the crop border never move, so the warp fades to identity at the
-crop edge and paste-back leaves no seam. The rings sit at fixed shares of the way from the face outline to
-the crop border, so the band that absorbs the head's motion is as wide as the crop allows on every side
-(rings at fixed multiples of the face's size ran into the crop edge beside a wide face, and a head moving a
-few percent of the crop folded the hair between them and the border). The rings follow the face outline's
+crop edge and paste-back leaves no seam. Where the still's picture ends inside the crop, the mesh ends with
+it, on a frame of the still's own edges that give way outwards only (``crop_frame``). The rings sit at
+fixed shares of the way from the face outline to the frame, so the band that absorbs the head's motion is
+as wide as the crop and the picture allow on every side (rings at fixed multiples of the face's size ran
+into the crop edge beside a wide face, and a head moving a few percent of the crop folded the hair between
+them and the border). The rings follow the face outline's
 own motion too, beyond the head's rigid motion (a cheek that widens as the head turns towards the camera,
 a chin that drops), by the same shares: each ring point follows the outline point on its ray from the
 face's centre. The hair beside a turning cheek turns with it, as it does on the head; following the head's rigid
@@ -14,11 +16,11 @@ motion alone, the rings left the band between the outline and the first ring to 
 motion, and on a fast turn the hair beside the cheek was crushed into a streaked strip with a notch at the
 jaw.
 
-Why a limit on the head's motion: the warp can only stretch the band between the face and the crop
-border; a head that moves further than the band can carry (a hand-held camera, a driver walking across
-its frame) tore the face from its hair and folded the background over the cheek. ``limit_head`` lets the
-head's rigid motion through unchanged while the band's worst stretch stays under ``HEAD_KNEE`` and
-compresses what goes beyond, smoothly, so the stretch never passes ``HEAD_LIMIT``.
+Why a limit on the head's motion: the warp can only stretch the band between the face and the frame; a
+head that moves further than the band can carry (a hand-held camera, a driver walking across its frame)
+tore the face from its hair and folded the background over the cheek. ``limit_head`` lets the head's
+rigid motion through unchanged while the band's worst stretch stays under ``HEAD_KNEE`` and compresses
+what goes beyond, smoothly, so the stretch never passes ``HEAD_LIMIT``.
 
 Why smoothing near the outline: a tracker's dense points wobble against each other, most near the face
 outline, where no edge pins them; the driver's wobble, carried point by point onto the still, gave
@@ -34,7 +36,7 @@ Why untangling: target landmarks come from another face's motion, and a turning 
 points of a 2-D landmark mesh over their neighbours, so some triangles turn over. A folded mesh maps two
 places of the still onto one output pixel and the raster keeps one of them: a torn, stair-stepped edge
 along the jaw. Before each warp, the points of turned-over triangles are eased towards their neighbours'
-motion and the head's rigid motion until none is left (border points never move).
+motion and the head's rigid motion until none is left (frame points stay where the head carries them).
 """
 
 from __future__ import annotations
@@ -49,10 +51,12 @@ from scipy import sparse
 from scipy.spatial import ConvexHull, Delaunay
 
 from .. import align, ops
+from . import crop_frame
 
-RING_STEPS = (0.3, 0.65)  # ring positions: shares of the way from the face outline to the crop border
+RING_STEPS = (0.3, 0.65)  # ring positions: shares of the way from the face outline to the frame
 # How much of the head's rigid motion, and of the face outline's own, each ring follows: all of it next to
-# the face, then falling evenly to none at the border, so the band between squeezes or stretches evenly.
+# the face, then falling evenly to none at the frame, so the band between squeezes or stretches evenly (the
+# rest of each ring's motion is the frame's own where it gives way: ``FrameGive``).
 RING_FOLLOW = tuple((1.0 - step) / (1.0 - RING_STEPS[0]) for step in RING_STEPS)
 HEAD_KNEE = np.log(1.6)  # the band's stretch (``band_stretch``) up to which a head goes through as it is
 HEAD_LIMIT = np.log(2.2)  # ... and the most it may reach however far the driver's head moves
@@ -60,7 +64,8 @@ SQUEEZE_PER_STRETCH = 0.5  # a squeeze counts as a stretch of its square root: p
 HEAD_SEARCH_STEPS = 16  # the search's measures of the band at most, when the head is held back
 HEAD_SEARCH_TOLERANCE = 1e-3  # the held-back stretch ends this close below the limit's (a log)
 RING_POINTS = 28
-BORDER_STEPS = 8  # points per crop side
+BORDER_STEPS = 8  # frame points per crop side's length
+FRAME_INSET = 0.03  # share of the crop's side: ring points nearer the frame are dropped
 UNTANGLE_ITERATIONS = 30
 UNTANGLE_TOLERANCE = 0.02  # a triangle may shrink to nothing (a closing lid), not invert past 2 % of its area
 SMOOTHING_ITERATIONS = 3  # each moves a landmark's motion half-way to its neighbours' mean
@@ -71,9 +76,9 @@ SMOOTHED_EDGES = 3  # landmarks this many mesh edges or fewer from the outline a
 class WarpMesh:
     """Source-side geometry of the warp, in crop pixels."""
 
-    points: np.ndarray  # (P, 2) float64: control points first, then rings and border
+    points: np.ndarray  # (P, 2) float64: control points first, then rings and frame
     control_count: int  # the first control_count points are the face's landmarks
-    movable: np.ndarray  # (P,) bool: points untangling may move (not the border, not the lips and eyes)
+    movable: np.ndarray  # (P,) bool: points untangling may move (not the frame, not the lips and eyes)
     triangles: np.ndarray  # (T, 3) int32
     watched: np.ndarray  # (T,) bool: triangles untangling unfolds (those without a lip or eye point)
     centre: np.ndarray  # (2,) face centre the rings scale about
@@ -82,6 +87,7 @@ class WarpMesh:
     landmark_neighbours: sparse.csr_matrix  # (C, C) the same among the landmarks alone
     smoothed: np.ndarray  # (C,) bool: landmarks near the outline whose motion is smoothed
     head_groups: list[tuple[float, np.ndarray]]  # (share of the head's rigid motion, the points following it)
+    give: FrameGive  # how the still's own edges give way, and the rings with them
     band: HeadBand  # the triangles the head's rigid motion stretches
     rings: RingAnchors  # how the rings follow the face outline's own motion
 
@@ -93,6 +99,7 @@ class HeadBand:
 
     points: np.ndarray  # (B, 2) on the still
     groups: list[tuple[float, np.ndarray]]  # (share, rows of points) for each share above zero
+    give: FrameGive  # rows into points
     triangles: np.ndarray  # (T, 3) into points
     inverse_edges: np.ndarray  # (T, 2, 2): maps a triangle's edges on the still to the unit ones
 
@@ -107,11 +114,34 @@ class RingAnchors:
     weights: np.ndarray  # (R, 2)
 
 
+@dataclass
+class FrameGive:
+    """The frame's points on the still's own edges, and the ring points beyond them, move with the head
+    outwards and along the edge, never inwards: each such point adds ``weights`` times the motion of its
+    place on the frame (``anchors``, followed by the share of the head's motion a point there would have
+    in a band spanning the whole crop) without its part into the picture. A frame point is its own place,
+    with weight 1; a ring point has its ray's place, with the share of the motion it does not follow
+    itself. At a corner of the still's the motion must leave both edges' lines outwards or along them."""
+
+    rows: np.ndarray  # (G,) points that give
+    anchors: np.ndarray  # (G, 2) their places on the frame
+    shares: np.ndarray  # (G,) the share of the head's motion each place follows, before the outward part
+    outward: np.ndarray  # (G, 2, 2) the outward unit normal of the place's edge, and the other's at a corner
+    weights: np.ndarray  # (G,)
+
+    def subset(self, rows: np.ndarray) -> FrameGive:
+        """The entries of the points ``rows`` (sorted mesh rows), renumbered to their places in ``rows``."""
+        keep = np.isin(self.rows, rows)
+        return FrameGive(np.searchsorted(rows, self.rows[keep]), self.anchors[keep], self.shares[keep],
+                         self.outward[keep], self.weights[keep])
+
+
 def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None = None,
                face_outline: np.ndarray | None = None, contours: np.ndarray | None = None,
                lips: list[tuple[np.ndarray, np.ndarray]] | None = None,
-               irises: list[tuple[np.ndarray, np.ndarray, int]] | None = None) -> WarpMesh:
-    """Rings and border around ``control`` (the face landmarks used by the warp) and a triangulation.
+               irises: list[tuple[np.ndarray, np.ndarray, int]] | None = None,
+               frame: np.ndarray | None = None) -> WarpMesh:
+    """Rings and a frame around ``control`` (the face landmarks used by the warp) and a triangulation.
 
     ``features``: control indices whose motion untangling must keep, and whose triangles it leaves as they
     are (lips and eyes: their openings close and fold by design, and the mouth and lid painting covers them).
@@ -121,35 +151,52 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
     ``lips``: the lips' rings of control indices from the opening out (the inner lips first, the outer
     last), each as its upper and lower halves, corner to corner (``_lip_triangles``); ``irises``: for each
     eye whose iris centre is a control point, its upper and lower lid halves (corner to corner) and the
-    centre's index (``_iris_fan``).
+    centre's index (``_iris_fan``). ``frame``: the convex polygon the mesh spans (``crop_frame``; default:
+    the whole crop), with every control point inside it.
     """
     control = np.asarray(control, dtype=np.float64)
+    square = crop_frame.crop_square(crop_size)
+    frame = square if frame is None else frame
+    edge_give = crop_frame.edge_give(frame, crop_size)
     hull = ConvexHull(control).vertices
     centre = control.mean(0)
     anchors, anchor_weights = _resample_closed(control, hull, RING_POINTS)
     outline = (control[anchors] * anchor_weights[..., None]).sum(axis=1)
     if contours is not None:
         anchor_weights = np.where(np.isin(anchors, contours), 0.0, anchor_weights)
-    inset = 0.03 * crop_size
-    reach = _border_reach(centre, outline, crop_size)
+    inset = FRAME_INSET * crop_size
+    reach, reach_edge = crop_frame.ray_exit(centre, outline, frame)
+    reach_share = _crop_share(reach, centre, outline, crop_frame.ray_exit(centre, outline, square)[0])
     extra, follow, ring_anchors, ring_weights = [], [], [], []
+    give_anchors, give_shares, give_outward, give_weights = [], [], [], []
     for step, share in zip(RING_STEPS, RING_FOLLOW):
         ring = outline + step * (reach - outline)
-        inside = np.all((ring > inset) & (ring < crop_size - inset), axis=1)
+        inside = crop_frame.inside(ring, frame, inset)
         extra.append(ring[inside])
         follow.append(np.full(int(inside.sum()), share))
         ring_anchors.append(anchors[inside])
         ring_weights.append(anchor_weights[inside] * share)
-    side = np.linspace(0.0, crop_size, BORDER_STEPS + 1)[:-1]
-    far = np.full(BORDER_STEPS, float(crop_size))
-    near = np.zeros(BORDER_STEPS)
-    border = np.concatenate([np.stack([side, near], 1), np.stack([far, side], 1),
-                             np.stack([crop_size - side, far], 1), np.stack([near, crop_size - side], 1)])
+        give_anchors.append(reach[inside])
+        give_shares.append(reach_share[inside])
+        give_outward.append(np.stack([edge_give[reach_edge[inside]], np.zeros((int(inside.sum()), 2))], axis=1))
+        give_weights.append(np.full(int(inside.sum()), 1.0 - share))
+    border, border_edge, corner = crop_frame.frame_points(frame, crop_size / BORDER_STEPS)
+    before = edge_give[(border_edge - 1) % len(frame)]  # the edge ending at a corner
+    on_crop = corner & ~(np.any(edge_give[border_edge] != 0.0, axis=1) & np.any(before != 0.0, axis=1))
+    border_outward = np.stack([edge_give[border_edge], np.where(corner[:, None], before, 0.0)], axis=1)
+    border_outward[on_crop] = 0.0  # a corner on the crop's edge never moves
+    border_share = _crop_share(border, centre, _outline_towards(border, centre, outline),
+                               crop_frame.ray_exit(centre, border, square)[0])
     extra.append(border)
     follow.append(np.zeros(len(border)))
+    give_anchors.append(border)
+    give_shares.append(border_share)
+    give_outward.append(border_outward)
+    give_weights.append(np.ones(len(border)))
     points = np.concatenate([control, *extra])
     follow = np.concatenate([np.full(len(control), np.nan), *follow])
     keep = _distinct(points, len(control))
+    give = _frame_give(keep, len(control), give_anchors, give_shares, give_outward, give_weights)
     ring_rows = len(control) + np.arange(sum(len(a) for a in ring_anchors))
     on_ring = keep[ring_rows]
     rings = RingAnchors((np.cumsum(keep) - 1)[ring_rows[on_ring]], np.concatenate(ring_anchors)[on_ring],
@@ -175,10 +222,10 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
             smoothed[np.asarray(contours, dtype=np.int64)] = False
     shares = np.where(np.isnan(follow), 1.0, follow)  # landmarks: wholly, before their own motion
     head_groups = _share_groups(shares)
-    band = _head_band(points, triangles, shares)
+    band = _head_band(points, triangles, shares, give)
     return WarpMesh(points, len(control), movable, triangles, watched, centre,
                     signed_areas(points, triangles), _neighbour_mean(triangles, len(points)),
-                    landmark_neighbours, smoothed, head_groups, band, rings)
+                    landmark_neighbours, smoothed, head_groups, give, band, rings)
 
 
 def target_points(mesh: WarpMesh, control_target: np.ndarray, head: np.ndarray,
@@ -186,7 +233,7 @@ def target_points(mesh: WarpMesh, control_target: np.ndarray, head: np.ndarray,
     """Target positions of every mesh point: landmarks as given, the rest following ``head`` partly.
     ``rigid_parts`` moves the landmarks of rigid objects on the face (glasses) after the outline's
     smoothing, which would bend them."""
-    rigid = _carry(mesh.points, mesh.head_groups, head, mesh.centre)  # the whole mesh carried by the head alone
+    rigid = _carry(mesh.points, mesh.head_groups, mesh.give, head, mesh.centre)  # carried by the head alone
     out = rigid.copy()
     out[: mesh.control_count] = smooth_motion(mesh, control_target, rigid[: mesh.control_count])
     if rigid_parts is not None:
@@ -198,7 +245,7 @@ def target_points(mesh: WarpMesh, control_target: np.ndarray, head: np.ndarray,
 
 
 def limit_head(mesh: WarpMesh, head: np.ndarray) -> np.ndarray:
-    """``head``, or the same motion held back so that the band between the face and the crop border
+    """``head``, or the same motion held back so that the band between the face and the frame
     stretches no more than the soft limit of ``HEAD_KNEE`` and ``HEAD_LIMIT`` allows.
 
     The head's travel across the frame goes first (on a hand-held driver most of it is the camera's), its
@@ -235,6 +282,8 @@ def _kept_share(excess, at_none: float, at_all: float) -> float:
     but for kinks where its worst triangle changes. Over the held-back frames of three hand-held drivers it
     measured the band about five times a frame, where halving the interval took ten, and ended closer below
     the limit's stretch."""
+    if at_none > -HEAD_SEARCH_TOLERANCE:
+        return _largest_within(excess)
     low, high = 0.0, 1.0
     low_excess = at_none  # as measured, for the stopping test
     low_weight, high_weight = at_none, at_all  # as the Illinois step scales them
@@ -255,6 +304,18 @@ def _kept_share(excess, at_none: float, at_all: float) -> float:
     return low
 
 
+def _largest_within(excess) -> float:
+    """The largest share whose ``excess`` is at most 0, to 1/64, by halving the interval: where even no
+    share is just below the limit (a turn in place that stretches the band by itself), the stretch may stay
+    flat over most shares, and the nearest share below the limit, 0, held back a head that the frames
+    before and after let through."""
+    low, high = 0.0, 1.0
+    for _ in range(6):
+        middle = 0.5 * (low + high)
+        low, high = (middle, high) if excess(middle) <= 0.0 else (low, middle)
+    return low
+
+
 def _travelling(head: np.ndarray, share: float, centre: np.ndarray) -> np.ndarray:
     """``head``'s turn and scale about ``centre``, with ``share`` of the distance it carries ``centre``."""
     linear = head[:, :2]
@@ -268,7 +329,7 @@ def band_stretch(mesh: WarpMesh, head: np.ndarray) -> float:
     smallest; a triangle turned over counts as squeezed to a thousandth. The triangles the head carries
     whole only take its scale."""
     band = mesh.band
-    corners = _carry(band.points, band.groups, head, mesh.centre)[band.triangles]
+    corners = _carry(band.points, band.groups, band.give, head, mesh.centre)[band.triangles]
     edges = np.stack([corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]], axis=-1)
     maps = edges @ band.inverse_edges
     # The singular values of 2x2 maps in closed form: the search calls this a dozen times a frame.
@@ -282,15 +343,18 @@ def band_stretch(mesh: WarpMesh, head: np.ndarray) -> float:
     return float(max(whole, np.log(largest).max(), squeezed))
 
 
-def _head_band(points: np.ndarray, triangles: np.ndarray, shares: np.ndarray) -> HeadBand:
-    rows = triangles[(shares[triangles] < 1.0).any(axis=1)]
+def _head_band(points: np.ndarray, triangles: np.ndarray, shares: np.ndarray, give: FrameGive) -> HeadBand:
+    gives = np.zeros(len(points), dtype=bool)
+    gives[give.rows] = True
+    rows = triangles[((shares[triangles] < 1.0) | gives[triangles]).any(axis=1)]
     corners = points[rows]
     edges = np.stack([corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]], axis=-1)
     flat = np.abs(np.linalg.det(edges)) < 1e-9  # no area to stretch, and no inverse
     rows, edges = rows[~flat], edges[~flat]
     used, local = np.unique(rows, return_inverse=True)
     local = local.reshape(rows.shape)
-    return HeadBand(points[used], _share_groups(shares[used]), local.astype(np.int32), np.linalg.inv(edges))
+    return HeadBand(points[used], _share_groups(shares[used]), give.subset(used),
+                    local.astype(np.int32), np.linalg.inv(edges))
 
 
 def _share_groups(shares: np.ndarray) -> list[tuple[float, np.ndarray]]:
@@ -298,14 +362,28 @@ def _share_groups(shares: np.ndarray) -> list[tuple[float, np.ndarray]]:
     return [(float(share), np.flatnonzero(shares == share)) for share in np.unique(shares) if share > 0.0]
 
 
-def _carry(points: np.ndarray, groups: list[tuple[float, np.ndarray]], head: np.ndarray,
+def _carry(points: np.ndarray, groups: list[tuple[float, np.ndarray]], give: FrameGive, head: np.ndarray,
            centre: np.ndarray) -> np.ndarray:
     """``points`` carried by the head's rigid motion alone, each group (``_share_groups``) by its share of
-    it; the rest stay. In float64: the band's stretch is measured on them."""
+    it, the rest staying, and then the frame's give (``FrameGive``) added. In float64: the band's stretch
+    is measured on them."""
     carried = points.copy()
     for share, rows in groups:
         motion = align.scale_motion(head, share, centre)
         carried[rows] = points[rows] @ motion[:, :2].T + motion[:, 2]
+    if len(give.rows):
+        scale, angle, _ = align.similarity_params(head)
+        grown = np.exp(give.shares * np.log(max(scale, 1e-6)))
+        cos, sin = grown * np.cos(give.shares * angle), grown * np.sin(give.shares * angle)
+        offset = give.anchors - centre
+        moved = head[:, :2] @ centre + head[:, 2]
+        motion = (give.shares[:, None] * (moved - centre) - offset  # each place's own scale_motion, at once
+                  + np.stack([cos * offset[:, 0] - sin * offset[:, 1], sin * offset[:, 0] + cos * offset[:, 1]], 1))
+        first, second = give.outward[:, 0], give.outward[:, 1]
+        for normal in (first, second):  # the inward part taken out, edge by edge
+            motion -= np.minimum(np.einsum("ij,ij->i", motion, normal), 0.0)[:, None] * normal
+        motion[np.einsum("ij,ij->i", motion, first) < -1e-9] = 0.0  # a corner moved into the picture stays
+        np.add.at(carried, give.rows, give.weights[:, None] * motion)
     return carried
 
 
@@ -475,13 +553,40 @@ def sampling_map(src_points: np.ndarray, dst_points: np.ndarray, triangles: np.n
     return grid.numpy() if batched else grid[0].numpy()
 
 
-def _border_reach(centre: np.ndarray, outline: np.ndarray, crop_size: int) -> np.ndarray:
-    """Where the ray from ``centre`` through each outline point leaves the crop."""
-    direction = outline - centre
-    with np.errstate(divide="ignore"):
-        limits = np.where(direction > 0, (crop_size - centre) / direction,
-                          np.where(direction < 0, -centre / direction, np.inf))
-    return centre + limits.min(axis=1, keepdims=True) * direction
+def _frame_give(keep: np.ndarray, control_count: int, anchors, shares, outward, weights) -> FrameGive:
+    """``FrameGive`` of the points added after the ``control_count`` landmarks (rings, then the frame, in the
+    lists' order) that ``keep`` keeps, for those on or beyond a give-way edge."""
+    rows = control_count + np.arange(sum(len(a) for a in anchors))
+    outward = np.concatenate(outward)
+    gives = keep[rows] & np.any(outward != 0.0, axis=(1, 2))
+    renumbered = (np.cumsum(keep) - 1)[rows[gives]]
+    return FrameGive(renumbered.astype(np.int64), np.concatenate(anchors)[gives], np.concatenate(shares)[gives],
+                     outward[gives], np.concatenate(weights)[gives])
+
+
+def _crop_share(positions: np.ndarray, centre: np.ndarray, outline: np.ndarray, crop_exit: np.ndarray) -> np.ndarray:
+    """The share of the head's motion a point of a band spanning the whole crop would follow at each of
+    ``positions``: all of it up to the first ring's place, then falling evenly to none at the crop's edge
+    (``outline`` and ``crop_exit``: where the ray from ``centre`` through each position crosses the face's
+    outline and leaves the crop)."""
+    inner = np.linalg.norm(outline - centre, axis=1)
+    way = np.linalg.norm(crop_exit - centre, axis=1) - inner
+    done = (np.linalg.norm(positions - centre, axis=1) - inner) / np.maximum(way, 1e-9)
+    return np.clip((1.0 - done) / (1.0 - RING_STEPS[0]), 0.0, 1.0)
+
+
+def _outline_towards(positions: np.ndarray, centre: np.ndarray, outline: np.ndarray) -> np.ndarray:
+    """Where the ray from ``centre`` towards each of ``positions`` crosses ``outline`` (a closed loop round
+    it), interpolated between the loop's points by angle."""
+    offset = outline - centre
+    angles = np.arctan2(offset[:, 1], offset[:, 0])
+    order = np.argsort(angles)
+    angles, radii = angles[order], np.linalg.norm(offset, axis=1)[order]
+    angles = np.concatenate([angles[-1:] - 2 * np.pi, angles, angles[:1] + 2 * np.pi])
+    radii = np.concatenate([radii[-1:], radii, radii[:1]])
+    towards = positions - centre
+    radius = np.interp(np.arctan2(towards[:, 1], towards[:, 0]), angles, radii)
+    return centre + towards * (radius / np.maximum(np.linalg.norm(towards, axis=1), 1e-9))[:, None]
 
 
 def _resample_closed(points: np.ndarray, loop: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ import numpy as np
 from .. import align
 from ..landmarks import ibug68
 from ..landmarks import mediapipe_topology as mpt
-from . import gaze
+from . import crop_frame, gaze
 from . import mesh as warp_mesh
 from . import mouth
 from .base import RenderedFace, SourceFace, TargetFace
@@ -81,8 +81,11 @@ class WarpRenderer:
         control = self._control(crop.landmarks, crop.dense)
         self.lips = self._lip_indices()
         self.glasses = self._glasses(crop.rgb, control)
+        height, width = source.still_rgb.shape[:2]
+        frame = crop_frame.picture_frame(source.crop_size, source.crop_from_still, (width, height), control,
+                                         warp_mesh.FRAME_INSET * source.crop_size)
         self.mesh = warp_mesh.build_mesh(control, source.crop_size, self._feature_indices(), self._outline(),
-                                         self._brow_points(), self.lips.rings, self._iris_fans())
+                                         self._brow_points(), self.lips.rings, self._iris_fans(), frame)
         self.mouth = mouth.MouthPainter(crop.rgb, control[self.lips.upper], control[self.lips.lower],
                                         control[self.lips.outer])
         self.eyelids = EyelidPainter(crop.rgb, control, self._eye_indices(), self._brow_indices())
