@@ -118,21 +118,22 @@ class RingAnchors:
 class FrameGive:
     """The frame's points on the still's own edges, and the ring points beyond them, move with the head
     outwards and along the edge, never inwards: each such point adds ``weights`` times the motion of its
-    place on the frame (``anchors``, followed by the share of the head's motion a point there would have
+    place on the frame (``places``, followed by the share of the head's motion a point there would have
     in a band spanning the whole crop) without its part into the picture. A frame point is its own place,
     with weight 1; a ring point has its ray's place, with the share of the motion it does not follow
     itself. At a corner of the still's the motion must leave both edges' lines outwards or along them."""
 
     rows: np.ndarray  # (G,) points that give
-    anchors: np.ndarray  # (G, 2) their places on the frame
+    places: np.ndarray  # (G,) complex: their places on the frame, from the face's centre (x + iy)
     shares: np.ndarray  # (G,) the share of the head's motion each place follows, before the outward part
-    outward: np.ndarray  # (G, 2, 2) the outward unit normal of the place's edge, and the other's at a corner
+    outward: np.ndarray  # (G, 2) complex: the outward unit normal of the place's edge, and the other's at a
+    # corner (else 0)
     weights: np.ndarray  # (G,)
 
     def subset(self, rows: np.ndarray) -> FrameGive:
         """The entries of the points ``rows`` (sorted mesh rows), renumbered to their places in ``rows``."""
         keep = np.isin(self.rows, rows)
-        return FrameGive(np.searchsorted(rows, self.rows[keep]), self.anchors[keep], self.shares[keep],
+        return FrameGive(np.searchsorted(rows, self.rows[keep]), self.places[keep], self.shares[keep],
                          self.outward[keep], self.weights[keep])
 
 
@@ -196,7 +197,7 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
     points = np.concatenate([control, *extra])
     follow = np.concatenate([np.full(len(control), np.nan), *follow])
     keep = _distinct(points, len(control))
-    give = _frame_give(keep, len(control), give_anchors, give_shares, give_outward, give_weights)
+    give = _frame_give(keep, len(control), centre, give_anchors, give_shares, give_outward, give_weights)
     ring_rows = len(control) + np.arange(sum(len(a) for a in ring_anchors))
     on_ring = keep[ring_rows]
     rings = RingAnchors((np.cumsum(keep) - 1)[ring_rows[on_ring]], np.concatenate(ring_anchors)[on_ring],
@@ -371,19 +372,17 @@ def _carry(points: np.ndarray, groups: list[tuple[float, np.ndarray]], give: Fra
     for share, rows in groups:
         motion = align.scale_motion(head, share, centre)
         carried[rows] = points[rows] @ motion[:, :2].T + motion[:, 2]
-    if len(give.rows):
+    if len(give.rows):  # each place's own scale_motion at once, in complex numbers (a turn and scale is a product)
         scale, angle, _ = align.similarity_params(head)
-        grown = np.exp(give.shares * np.log(max(scale, 1e-6)))
-        cos, sin = grown * np.cos(give.shares * angle), grown * np.sin(give.shares * angle)
-        offset = give.anchors - centre
-        moved = head[:, :2] @ centre + head[:, 2]
-        motion = (give.shares[:, None] * (moved - centre) - offset  # each place's own scale_motion, at once
-                  + np.stack([cos * offset[:, 0] - sin * offset[:, 1], sin * offset[:, 0] + cos * offset[:, 1]], 1))
+        travel = complex(*(head[:, :2] @ centre + head[:, 2] - centre))
+        motion = give.shares * travel + give.places * (np.exp(give.shares * complex(np.log(max(scale, 1e-6)), angle))
+                                                       - 1.0)
         first, second = give.outward[:, 0], give.outward[:, 1]
         for normal in (first, second):  # the inward part taken out, edge by edge
-            motion -= np.minimum(np.einsum("ij,ij->i", motion, normal), 0.0)[:, None] * normal
-        motion[np.einsum("ij,ij->i", motion, first) < -1e-9] = 0.0  # a corner moved into the picture stays
-        np.add.at(carried, give.rows, give.weights[:, None] * motion)
+            motion -= np.minimum((motion * normal.conjugate()).real, 0.0) * normal
+        motion[(motion * first.conjugate()).real < -1e-9] = 0.0  # a corner moved into the picture stays
+        motion *= give.weights
+        carried[give.rows] += np.stack([motion.real, motion.imag], axis=1)  # one entry a point
     return carried
 
 
@@ -553,15 +552,18 @@ def sampling_map(src_points: np.ndarray, dst_points: np.ndarray, triangles: np.n
     return grid.numpy() if batched else grid[0].numpy()
 
 
-def _frame_give(keep: np.ndarray, control_count: int, anchors, shares, outward, weights) -> FrameGive:
+def _frame_give(keep: np.ndarray, control_count: int, centre: np.ndarray, anchors, shares, outward,
+                weights) -> FrameGive:
     """``FrameGive`` of the points added after the ``control_count`` landmarks (rings, then the frame, in the
     lists' order) that ``keep`` keeps, for those on or beyond a give-way edge."""
     rows = control_count + np.arange(sum(len(a) for a in anchors))
     outward = np.concatenate(outward)
     gives = keep[rows] & np.any(outward != 0.0, axis=(1, 2))
     renumbered = (np.cumsum(keep) - 1)[rows[gives]]
-    return FrameGive(renumbered.astype(np.int64), np.concatenate(anchors)[gives], np.concatenate(shares)[gives],
-                     outward[gives], np.concatenate(weights)[gives])
+    places = np.concatenate(anchors)[gives] - centre
+    normals = outward[gives]
+    return FrameGive(renumbered.astype(np.int64), places[:, 0] + 1j * places[:, 1], np.concatenate(shares)[gives],
+                     normals[..., 0] + 1j * normals[..., 1], np.concatenate(weights)[gives])
 
 
 def _crop_share(positions: np.ndarray, centre: np.ndarray, outline: np.ndarray, crop_exit: np.ndarray) -> np.ndarray:
