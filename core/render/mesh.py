@@ -306,10 +306,10 @@ def _kept_share(excess, at_none: float, at_all: float) -> float:
 
 
 def _largest_within(excess) -> float:
-    """The largest share whose ``excess`` is at most 0, to 1/64, by halving the interval: where even no
-    share is just below the limit (a turn in place that stretches the band by itself), the stretch may stay
-    flat over most shares, and the nearest share below the limit, 0, held back a head that the frames
-    before and after let through."""
+    """The largest share whose ``excess`` is at most 0, to 1/64, by halving the interval. For when share 0
+    is already within the search's tolerance of the limit (a turn in place that stretches the band by
+    itself): the search stopped there at once, though the stretch may stay flat over most shares, and
+    holding back all of the travel jumped the head back for a frame between frames that let it through."""
     low, high = 0.0, 1.0
     for _ in range(6):
         middle = 0.5 * (low + high)
