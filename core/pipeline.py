@@ -1,7 +1,8 @@
 """The animate pipeline — one object for the CLI, the Blender add-on (through the CLI) and the farm.
 
 stills -> FaceAnalysis -> SourceFace; driver -> LandmarkTrack; MotionTransfer -> target shapes;
-Renderer -> face crop + matte; PasteBack -> full frame; FrameWriter -> files with provenance.
+Renderer -> face crop + matte; PasteBack -> full frame (or CropOutput -> the crop alone, with the still's
+alpha in it); FrameWriter -> files with provenance.
 
 Finished frames on disk are skipped (resume) unless the job says overwrite, once their provenance shows them
 made from the same inputs with the same settings (``resume``); a cancel request stops after the
@@ -23,6 +24,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .cache import FileCache
+from .crop_output import CropOutput
 from .config import FrameRange, RenderJob
 from .drivers import Driver, load_driver
 from .errors import JobFieldError, RenderCancelled, UnusableFaceError
@@ -124,7 +126,10 @@ class AnimatePipeline:
         track_rows = {int(n): i for i, n in enumerate(track.frame_numbers)}
         driver_images = _driver_images(shot.driver, frame_numbers)
         source = shot.source
-        paste = PasteBack(source.still_rgb, source.still_alpha, source.crop_from_still, source.crop_size)
+        if self.job.output.paste_back:
+            output = PasteBack(source.still_rgb, source.still_alpha, source.crop_from_still, source.crop_size)
+        else:
+            output = CropOutput(source)
         try:
             for number in frame_numbers:
                 self._check_cancel()
@@ -134,11 +139,7 @@ class AnimatePipeline:
                 image = next(driver_images) if driver_images is not None else None
                 if image is not None:
                     attach_driver(target, image, track.landmarks[track_rows[number]])
-                rendered = shot.renderer.render(target)
-                if self.job.output.paste_back:
-                    yield number, paste(rendered)
-                else:
-                    yield number, PastedFrame(np.clip(rendered.rgb, 0.0, 1.0), None, rendered.matte)
+                yield number, output(shot.renderer.render(target))
         finally:
             if driver_images is not None:  # a cancelled or failed render stops the decoding thread now
                 driver_images.close()

@@ -72,3 +72,39 @@ def test_the_warp_frames_its_crop_a_quarter_wider_than_the_networks(tmp_path, bu
     assert scale / ffhq_scale == pytest.approx(0.8, abs=1e-3) and angle == pytest.approx(ffhq_angle, abs=1e-3)
     centre = align.apply(align.invert(source.crop_from_still), np.array([[128.0, 128.0]]))
     np.testing.assert_allclose(centre, align.apply(align.invert(ffhq), np.array([[128.0, 128.0]])), atol=0.5)
+
+
+def test_a_crop_alone_carries_the_stills_alpha_and_none_beyond_its_edges(tmp_path, bundled_face):
+    """``--no-paste-back`` writes the warp's crop, which reaches past a tightly framed still, where the crop
+    repeats the still's edge pixels: its alpha says which pixels show the still (its own alpha carried in),
+    so a compositor gets neither the streaks nor an opaque copy of a transparent background."""
+    import cv2
+
+    from portrait_animator import align
+    from portrait_animator.io.images import read_image
+
+    face = bundled_face["face"]
+    x0, y0 = np.floor(face.dense.min(0) - 0.12 * np.ptp(face.dense, axis=0)).astype(int)
+    x1, y1 = np.ceil(face.dense.max(0) + 0.12 * np.ptp(face.dense, axis=0)).astype(int)
+    rgb8 = np.round(bundled_face["still"].rgb[y0:y1, x0:x1] * 255).astype(np.uint8)
+    height, width = rgb8.shape[:2]
+    alpha8 = np.full((height, width), 255, np.uint8)
+    alpha8[: height // 6, : width // 6] = 0  # a transparent corner of background
+    still = tmp_path / "cut.png"
+    cv2.imwrite(str(still), np.dstack([rgb8[..., ::-1], alpha8]))
+    job = RenderJob(sources=[str(still)], driver="preset:blink", frames=FrameRange(1, 2), crop_size=256,
+                    cache_dir=str(tmp_path / "cache"),
+                    output=OutputConfig(pattern=str(tmp_path / "crop.####.png"), paste_back=False))
+    source = AnimatePipeline(job).prepare().source
+    assert AnimatePipeline(job).run().written == [1, 2]
+    written = read_image(str(tmp_path / "crop.0002.png"))
+    assert written.rgb.shape == (256, 256, 3) and written.alpha is not None
+    ys, xs = np.mgrid[0:256, 0:256] + 0.5
+    at = align.apply(align.invert(source.crop_from_still), np.stack([xs, ys], -1).reshape(-1, 2)).reshape(256, 256, 2)
+    inside = np.minimum(np.minimum(at[..., 0], width - at[..., 0]), np.minimum(at[..., 1], height - at[..., 1]))
+    corner = (at[..., 0] < width / 6 - 6) & (at[..., 1] < height / 6 - 6)
+    assert (inside < -6).any() and corner.any()
+    assert written.alpha[inside < -6].max() == 0.0  # beyond the still's edges
+    assert written.alpha[corner & (inside > 6)].max() < 0.02  # its transparent corner stays transparent
+    opaque = (inside > 6) & ~((at[..., 0] < width / 6 + 6) & (at[..., 1] < height / 6 + 6))
+    assert written.alpha[opaque].min() > 0.98
