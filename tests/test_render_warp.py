@@ -614,9 +614,9 @@ def _tight_source(bundled_face, margin):
 def test_a_tightly_framed_still_moves_nothing_from_beyond_its_edge_into_its_picture(bundled_face):
     """The crop of a still framed tightly round the face reaches past the still's edges, where the crop
     repeats the edge pixels. Held at the crop's edge, the band pulled those streaks into the picture as
-    the head moved away from an edge; ending at the still's edges, which give way outwards only, every
-    pixel of the picture shows a pixel of the picture, and the head still moves (held back by the room the
-    still leaves behind it)."""
+    the head moved away from an edge; ending at the still's edges, which give way outwards and along
+    themselves only, every pixel of the picture shows a pixel of the picture, and the head still moves
+    (held back by the room the still leaves behind it)."""
     source = _tight_source(bundled_face, 0.12)
     height, width = source.still_rgb.shape[:2]
     picture = align.apply(source.crop_from_still, np.array([[0, 0], [width, 0], [width, height], [0, height]],
@@ -628,8 +628,9 @@ def test_a_tightly_framed_still_moves_nothing_from_beyond_its_edge_into_its_pict
     renderer = WarpRenderer()
     renderer.prepare(source)
     mesh = renderer.mesh
-    pinned = mesh.points[mesh.control_count:][~mesh.movable[mesh.control_count:]]
-    assert all(cv2.pointPolygonTest(picture.astype(np.float32), tuple(map(float, p)), True) > -1e-3 for p in pinned)
+    on_frame = mesh.points[mesh.control_count:][~mesh.movable[mesh.control_count:]]  # the mesh ends in the picture
+    assert all(cv2.pointPolygonTest(picture.astype(np.float32), tuple(map(float, p)), True) > -1e-3
+               for p in on_frame)
     crop = source.crop
     for shift in ((0.08 * 512, 0.0), (-0.08 * 512, 0.0), (0.0, -0.08 * 512)):
         out = renderer.render(TargetFace(1, crop.landmarks + np.float32(shift), crop.dense + np.float32(shift)))
