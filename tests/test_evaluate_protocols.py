@@ -69,3 +69,13 @@ def test_media_discovery_skips_other_files(tmp_path):
         (tmp_path / name).write_bytes(b"x")
     assert [os.path.basename(p) for p in find_files(str(tmp_path), VIDEO_EXTENSIONS)] == ["a.MOV", "b.mp4"]
     assert [os.path.basename(p) for p in find_files(str(tmp_path), STILL_EXTENSIONS)] == ["face.png"]
+
+
+def test_more_cross_pairs_than_stills_or_clips_are_all_different():
+    """Asked for more pairs than there are stills or clips, the pairing went round the clips again with the
+    same stills: each case four times over, measured four times."""
+    stills, clips = ["a.png", "b.png", "c.png"], ["x.mp4", "y.mp4"]
+    pairs = cross_pairs(stills, clips, IdentityGroups([]), count=5)
+    assert len(pairs) == 5 and len(set(pairs)) == 5
+    every = cross_pairs(stills, clips, IdentityGroups([]), count=12)
+    assert sorted(every) == sorted((s, c) for s in stills for c in clips)  # all six, none twice

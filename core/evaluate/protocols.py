@@ -118,7 +118,8 @@ def self_case(clip: str, k: int, frames_with_face, all_frames, max_frames: int |
 
 def cross_pairs(stills: list[str], clips: list[str], groups: IdentityGroups, count: int | None = None,
                 seed: int = 0) -> list[tuple[str, str]]:
-    """(still, clip) pairs of different people: every clip and every still used, each about equally often.
+    """(still, clip) pairs of different people: every clip and every still used, each about equally often,
+    no pair twice (so ``count`` above the number of such pairs gives them all).
 
     Deterministic for a given ``seed``. A still that shares an identity group with every clip is left out.
     """
@@ -132,7 +133,8 @@ def cross_pairs(stills: list[str], clips: list[str], groups: IdentityGroups, cou
     for k in range(count):
         clip = clips[k % len(clips)]
         allowed = [order[(k + j) % len(order)] for j in range(len(order))]
-        allowed = [s for s in allowed if not groups.same_person(clip_name(s), clip_name(clip))]
+        allowed = [s for s in allowed if not groups.same_person(clip_name(s), clip_name(clip))
+                   and (s, clip) not in pairs]
         if not allowed:
             continue
         fewest = min(uses[s] for s in allowed)
