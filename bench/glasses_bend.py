@@ -21,6 +21,7 @@ import numpy as np
 
 from portrait_animator import align
 from portrait_animator.config import FrameRange, OutputConfig, RenderJob
+from portrait_animator.landmarks import rows_by_number
 from portrait_animator.pipeline import AnimatePipeline
 from portrait_animator.render import mesh as warp_mesh
 from portrait_animator.render.base import TargetFace
@@ -77,7 +78,7 @@ def main(argv=None) -> int:
                         frames=FrameRange.parse(args.frames), output=OutputConfig(pattern=os.path.join(cache, "f.####.png")),
                         cache_dir=cache)
         shot = AnimatePipeline(job).prepare()
-        rows = {int(n): i for i, n in enumerate(shot.shapes.frame_numbers)}
+        rows = rows_by_number(shot.shapes.frame_numbers)
         found = shot.renderer.glasses is not None
         results = []
         for mode in ("off", "on"):

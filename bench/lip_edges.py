@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from portrait_animator.landmarks import rows_by_number
 from portrait_animator.motion import mouth_openness
 from portrait_animator.pipeline import attach_driver
 from portrait_animator.render.base import TargetFace
@@ -25,8 +26,8 @@ def main() -> None:
     args = shot_arguments(__doc__.splitlines()[0], None, 120)
     shot = prepared_shot(args)
     track, shapes = shot.driver.track, shot.shapes
-    rows = {int(n): i for i, n in enumerate(track.frame_numbers)}
-    shape_rows = {int(n): i for i, n in enumerate(shapes.frame_numbers)}
+    rows = rows_by_number(track.frame_numbers)
+    shape_rows = rows_by_number(shapes.frame_numbers)
     targets = []
     for number, image in shot.driver.frames.frames(shot.frame_numbers[0], shot.frame_numbers[-1]):
         row = rows.get(int(number))

@@ -27,7 +27,7 @@ import numpy as np
 from portrait_animator.config import FrameRange, OutputConfig, RenderJob
 from portrait_animator.io.frames import FrameWriter
 from portrait_animator.io.sources import open_frames
-from portrait_animator.landmarks import track_frames
+from portrait_animator.landmarks import rows_by_number, track_frames
 from portrait_animator.motion import MotionTransfer
 from portrait_animator.paste import PasteBack
 from portrait_animator.pipeline import AnimatePipeline, attach_driver
@@ -69,8 +69,8 @@ def bench(still: str, clip: str, frames: int, crop_size: int, fmt: str, scratch:
     writer = FrameWriter(job.output.pattern, overwrite=True)
     baseline = FrameWriter(os.path.join(scratch, f"b{crop_size}", f"f.####.{fmt}"), overwrite=True)
     still_matte = np.zeros(source.still_rgb.shape[:2], np.float32)
-    rows = {int(n): i for i, n in enumerate(shot.shapes.frame_numbers)}
-    track_rows = {int(n): i for i, n in enumerate(shot.driver.track.frame_numbers)}
+    rows = rows_by_number(shot.shapes.frame_numbers)
+    track_rows = rows_by_number(shot.driver.track.frame_numbers)
     for number, image in decoded:
         row = rows[number]
         target = TargetFace(number, shot.shapes.landmarks[row], shot.shapes.dense[row]

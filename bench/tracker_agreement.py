@@ -27,6 +27,7 @@ from portrait_animator.evaluate.dlib_instrument import DlibInstrument
 from portrait_animator.evaluate.motion_metrics import correlation
 from portrait_animator.evaluate.protocols import VIDEO_EXTENSIONS, clip_name, find_files, middle_window
 from portrait_animator.io.sources import open_frames
+from portrait_animator.landmarks import rows_by_number
 from portrait_animator.motion import eye_openness, mouth_openness
 
 MEDIA = os.environ.get("PORTRAIT_ANIMATOR_MEDIA",
@@ -38,7 +39,7 @@ def agreement(clip: str, frames: int, cache_dir: str, instrument: DlibInstrument
     job = RenderJob(sources=[clip], driver=clip, cache_dir=cache_dir)
     track = load_driver(job, None, FileCache(cache_dir)).track
     window = middle_window(track.frame_numbers, frames)
-    row_of = {int(n): row for row, n in enumerate(track.frame_numbers)}
+    row_of = rows_by_number(track.frame_numbers)
     curves = []
     for number, image in open_frames(clip).frames(window[0], window[-1]):
         tracked = track.landmarks[row_of[number]]

@@ -33,6 +33,7 @@ from .io.frames import FrameWriter, check_output_writable
 from .io.naming import FramePattern
 from .io.read_ahead import read_ahead
 from .io.write_queue import FrameWriteQueue
+from .landmarks.track import rows_by_number
 from .motion import MotionTransfer, TargetShapes
 from .paste import PastedFrame, PasteBack
 from .render.base import FaceRenderer, SourceFace, TargetFace
@@ -121,9 +122,9 @@ class AnimatePipeline:
 
     def render_frames(self, shot: PreparedShot, frame_numbers: list[int]) -> Iterator[tuple[int, PastedFrame]]:
         """Yield (frame number, full frame) for each requested frame, in order."""
-        rows = {int(n): i for i, n in enumerate(shot.shapes.frame_numbers)}
+        rows = rows_by_number(shot.shapes.frame_numbers)
         track = shot.driver.track
-        track_rows = {int(n): i for i, n in enumerate(track.frame_numbers)}
+        track_rows = rows_by_number(track.frame_numbers)
         driver_images = _driver_images(shot.driver, frame_numbers)
         source = shot.source
         if self.job.output.paste_back:

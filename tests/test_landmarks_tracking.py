@@ -7,7 +7,8 @@ import pytest
 
 from landmark_media import clip_frames
 from portrait_animator.errors import NoFaceError, UnusableFaceError
-from portrait_animator.landmarks import LandmarkTrack, create_detector, interpolate_gaps, track_frames
+from portrait_animator.landmarks import (LandmarkTrack, create_detector, interpolate_gaps, rows_by_number,
+                                         track_frames)
 
 CLIP = "lp_d0.mp4"  # 512x512, 25 fps, one frontal face
 
@@ -98,3 +99,16 @@ def test_interpolate_gaps_uses_frame_numbers_and_fps():
     edge = points.copy()
     edge[:2] = np.nan
     assert np.isnan(interpolate_gaps(LandmarkTrack(edge, track.confidence, numbers)).landmarks[:2]).all()
+
+
+def test_rows_are_found_by_frame_number_across_gaps():
+    # a farm chunk's track starts mid-clip and a sparse one skips frames: rows are not frame number - 1
+    numbers = np.array([40, 41, 45, 50])
+    points = np.arange(4, dtype=np.float32)[:, None, None] * np.ones((4, 68, 2), np.float32)
+    track = LandmarkTrack(points, np.full(4, 0.9, np.float32), numbers)
+    assert rows_by_number(numbers) == {40: 0, 41: 1, 45: 2, 50: 3}
+    chosen = track.select([50, 40])
+    np.testing.assert_array_equal(chosen.frame_numbers, [50, 40])
+    np.testing.assert_allclose(chosen.landmarks[:, 0, 0], [3, 0])
+    with pytest.raises(KeyError):
+        track.select([42])

@@ -19,6 +19,7 @@ from .. import align
 from ..config import FrameRange, MotionConfig, OutputConfig, RenderJob
 from ..face_analysis import crop_face
 from ..io.sources import open_frames
+from ..landmarks.track import rows_by_number
 from ..motion import eye_openness
 from ..pipeline import AnimatePipeline
 from ..render.base import TargetFace
@@ -60,7 +61,7 @@ def measure_closing_eyes(clip: str, frames: int, closing: float, cache_dir: str 
     openness = eye_openness(track.landmarks).mean(axis=1)
     typical = np.nanmedian(openness[track.valid])
     asked = set(shot.frame_numbers) - {first_number}
-    track_row = {int(n): r for r, n in enumerate(track.frame_numbers)}
+    track_row = rows_by_number(track.frame_numbers)
     wanted = {}  # frame number -> (row of the shapes, row of the track)
     for row, number in enumerate(int(n) for n in shapes.frame_numbers):
         r = track_row[number]

@@ -19,6 +19,7 @@ import numpy as np
 from ..config import FrameRange, OutputConfig, RenderJob
 from ..io.images import read_image
 from ..io.sources import open_frames
+from ..landmarks.track import rows_by_number
 from ..motion import eye_openness, mouth_openness
 from ..pipeline import AnimatePipeline
 from .dlib_instrument import DlibInstrument, identity_distance
@@ -87,7 +88,7 @@ def measure_cross(still: str, driver: str, frames: FrameRange | None = None, job
         result = CrossResult(still, driver, job.renderer)
         driver_frames = dict(open_frames(driver).frames(shot.frame_numbers[0], shot.frame_numbers[-1]))
         track = shot.driver.track
-        track_row = {int(number): row for row, number in enumerate(track.frame_numbers)}
+        track_row = rows_by_number(track.frame_numbers)
         for number, frame in pipeline.render_frames(shot, shot.frame_numbers):
             out = instrument.measure(to_uint8(frame.rgb))
             drv = instrument.measure(driver_frames.pop(number), with_descriptor=False)

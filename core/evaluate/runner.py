@@ -29,7 +29,7 @@ from ..errors import JobFieldError, PortraitAnimatorError, UnreadableFileError
 from ..io.atomic import atomic_path
 from ..io.frames import make_output_folder
 from ..io.sources import open_frames
-from ..landmarks.track import LandmarkTrack
+from ..landmarks.track import LandmarkTrack, rows_by_number
 from ..version import __version__
 from . import report
 from .case_run import CaseInputs, EvaluationSettings, run_case
@@ -246,7 +246,8 @@ def _inputs(case, track: LandmarkTrack, cache: FileCache, settings: EvaluationSe
 
 def _sheet_frames(track: LandmarkTrack, window: tuple[int, ...]) -> tuple[int, ...]:
     """Contact-sheet times: spread over the window, plus the driver's widest mouth and largest head turn."""
-    rows = [int(np.flatnonzero(track.frame_numbers == n)[0]) for n in window]
+    row_of = rows_by_number(track.frame_numbers)
+    rows = [row_of[n] for n in window]
     curves = [face_curves(track.landmarks[r]) if np.isfinite(track.landmarks[r]).all() else None for r in rows]
     picks = set(spread(window[1:-1] or window, SHEET_SPREAD))
     measured = [(n, c) for n, c in zip(window, curves) if c is not None]

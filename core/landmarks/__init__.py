@@ -18,11 +18,11 @@ from .backends import BACKEND_NAMES, DEFAULT_BACKEND, available_backends, create
 from .face_choice import MIN_JAW_WIDTH, choose_face
 from .faces import DetectedFace, FaceDetector
 from .smoothing import smooth_track
-from .track import LandmarkTrack
+from .track import LandmarkTrack, rows_by_number
 from .tracking import interpolate_gaps, track_frames
 
 __all__ = [
     "BACKEND_NAMES", "DEFAULT_BACKEND", "DetectedFace", "FaceDetector", "LandmarkTrack", "MIN_JAW_WIDTH",
-    "available_backends", "choose_face", "create_detector", "interpolate_gaps", "smooth_track",
+    "available_backends", "choose_face", "create_detector", "interpolate_gaps", "rows_by_number", "smooth_track",
     "track_frames",
 ]

@@ -28,6 +28,12 @@ DENSE_COUNT = 478
 FORMAT_NAME = "portrait-animator/landmarks"
 
 
+def rows_by_number(frame_numbers) -> dict[int, int]:
+    """The row of each frame number: tracks and shapes hold rows, while jobs, drivers and files speak
+    1-based frame numbers, which need not start at 1 or run without gaps."""
+    return {int(number): row for row, number in enumerate(frame_numbers)}
+
+
 @dataclass
 class LandmarkTrack:
     """Landmarks of one face over a sequence of frames."""
@@ -57,7 +63,7 @@ class LandmarkTrack:
 
     def select(self, frame_numbers) -> "LandmarkTrack":
         """The rows for the given frame numbers, in that order."""
-        index = {int(n): i for i, n in enumerate(self.frame_numbers)}
+        index = rows_by_number(self.frame_numbers)
         rows = np.array([index[int(n)] for n in frame_numbers], dtype=np.int64)
         return replace(self, landmarks=self.landmarks[rows], confidence=self.confidence[rows],
                        frame_numbers=self.frame_numbers[rows],
