@@ -37,6 +37,18 @@ def test_each_preset_moves_what_it_names(bundled_face):
     assert sway.max() > 1.0 and np.ptp(mouth["idle"]) < 1e-3
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_talk_opens_the_mouth_as_far_and_as_fast_as_real_talkers(bundled_face, seed):
+    # The spans of nine real talking clips, measured by bench/talk_preset.py with the same measure: the
+    # opening above its rest at its 90th percentile, and how fast it changes a second (90th percentile).
+    track = preset_track("talk", bundled_face["landmarks"], frames=250, seed=seed)
+    opening = mouth_openness(track.landmarks)
+    above = opening - np.percentile(opening, 5)
+    speed = np.abs(np.diff(opening)) * track.fps
+    assert 0.16 <= np.percentile(above, 90) <= 0.43
+    assert 1.5 <= np.percentile(speed, 90) <= 4.1
+
+
 def test_unknown_preset_is_a_named_job_error():
     assert parse_preset("preset:Talk") == "talk"
     with pytest.raises(JobFieldError, match="unknown preset 'dance'"):
