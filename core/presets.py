@@ -2,8 +2,9 @@
 
 Each preset deforms a neutral 68-point face (normally the still's own landmarks) over time, in units of
 the face's eye distance, and returns it as a ``LandmarkTrack`` whose first frame is that neutral face. Motion
-is deterministic for a given seed: blinks at natural intervals, a small head sway, and for ``talk`` a
-speech-like jaw and lip rhythm (syllables at ~4-5 Hz grouped into phrases with pauses).
+is deterministic for a given seed: blinks at natural intervals, for ``idle`` and ``talk`` small head turns,
+nods and rolls, and for ``talk`` a speech-like jaw and lip rhythm (syllables at 3-5 Hz grouped into phrases
+with pauses).
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ _CHIN = (5, 6, 7, 8, 9, 10, 11)
 # syllables this preset reached 0.33-0.35 and changed by 5.0 a second: a chatter faster than any clip's.
 SPEECH_DROP = 0.3
 SPEECH_FLOOR = 0.25
+# How far the head turns (yaw), nods (pitch) and rolls, in degrees: each angle's standard deviation over a
+# take. On the nine talking clips (``evaluate.face_measures.head_pose``, ``bench/talk_preset.py``) they were
+# yaw 1.3-12 (median 5.2), pitch 1.2-8.7 (median 4.3) and roll 0.4-4.6 (median 3.2), and on the speaker who
+# sits stillest (dreamtalk_mead_w009_neutral) 1.3, 1.2 and 0.4. The presets keep to the calm end of that;
+# before, they only rolled (1.5).
+SWAY_DEGREES = {"idle": (1.5, 1.2, 1.0), "talk": (3.0, 2.5, 1.5)}
+HEAD_DEPTH = 0.9  # a generic head's depth at the face's middle, eye distances in front of its turning axis
+NOSE_RISE = 0.35  # and how far the nose tip stands out of it (as ``evaluate.face_measures.NOSE_DEPTH``)
 
 
 def parse_preset(driver: str) -> str:
@@ -58,7 +67,6 @@ def preset_track(name: str, neutral68: np.ndarray, frames: int | None = None, fp
 
     blink = np.zeros(count) if name == "smile" else _blinks(t, rng, every=(2.0, 4.5) if name != "blink" else
                                                             (0.9, 1.6))
-    sway = name in ("idle", "talk")
     shapes = np.repeat(neutral[None], count, axis=0)
     if name == "talk":
         opening, rounding = _speech(t, rng)
@@ -69,8 +77,8 @@ def preset_track(name: str, neutral68: np.ndarray, frames: int | None = None, fp
         _smile(shapes, _ramp(t, 0.6, 1.0, t[-1] - 1.2, 0.9) if count > 1 else np.zeros(count), unit, across,
                down)
     _close_eyes(shapes, blink)
-    if sway:
-        _sway(shapes, t, rng, unit)
+    if name in SWAY_DEGREES:
+        _sway(shapes, t, rng, unit, across, down, SWAY_DEGREES[name])
     shapes[0] = neutral  # frame 1 is the neutral the motion is measured from
     return LandmarkTrack(shapes.astype(np.float32), np.ones(count, np.float32),
                          np.arange(1, count + 1, dtype=np.int32), image_size=image_size, fps=fps,
@@ -161,15 +169,41 @@ def _close_eyes(shapes, closure):
         shapes[:, lower] -= 0.15 * closure[:, None] * gap
 
 
-def _sway(shapes, t, rng, unit):
-    """Small, slow head motion: roll, nods and drift, as in a person sitting still."""
-    phases = rng.uniform(0, 2 * np.pi, size=4)
-    angle = np.deg2rad(2.0) * np.sin(2 * np.pi * 0.23 * t + phases[0]) + np.deg2rad(0.8) * np.sin(
-        2 * np.pi * 0.61 * t + phases[1])
-    dx = 0.05 * unit * np.sin(2 * np.pi * 0.17 * t + phases[2])
-    dy = 0.04 * unit * np.sin(2 * np.pi * 0.29 * t + phases[3])
+def _sway(shapes, t, rng, unit, across, down, degrees):
+    """Small, slow head motion of a person sitting still: turns, nods and rolls, each two slow waves whose
+    standard deviations are ``degrees`` (yaw, pitch, roll), and a little drift. Turns and nods turn a generic
+    head in depth (``_head_depth``), so the nose passes over the cheeks as on a real head."""
+    angles = []
+    for spread in degrees:
+        phases = rng.uniform(0.0, 2.0 * np.pi, size=2)
+        slow, quick = rng.uniform(0.15, 0.3), rng.uniform(0.45, 0.7)
+        wave = np.sin(2 * np.pi * slow * t + phases[0]) + 0.4 * np.sin(2 * np.pi * quick * t + phases[1])
+        wave = np.deg2rad(spread / np.sqrt(0.5 * (1.0 + 0.4 ** 2))) * wave  # the two waves' deviation: spread
+        angles.append(wave - wave[0])
+    yaw, pitch, roll = angles
+    phases = rng.uniform(0.0, 2.0 * np.pi, size=2)
+    drift = (0.05 * unit * np.sin(2 * np.pi * 0.17 * t + phases[0]))[:, None] * across + (
+        0.04 * unit * np.sin(2 * np.pi * 0.29 * t + phases[1]))[:, None] * down
     centre = shapes[0].mean(0)
+    depth = _head_depth(shapes[0], unit, across) * unit
     for row in range(len(shapes)):
-        motion = align.similarity_from_params(1.0, angle[row] - angle[0], (0.0, 0.0))
-        moved = (shapes[row] - centre) @ motion[:, :2].T + centre
-        shapes[row] = moved + [dx[row] - dx[0], dy[row] - dy[0]]
+        offset = shapes[row] - centre
+        side, height = offset @ across, offset @ down
+        side, depth_now = (side * np.cos(yaw[row]) + depth * np.sin(yaw[row]),
+                           depth * np.cos(yaw[row]) - side * np.sin(yaw[row]))
+        height = height * np.cos(pitch[row]) + depth_now * np.sin(pitch[row])  # seen straight on
+        turned = side[:, None] * across + height[:, None] * down
+        rolled = turned @ align.similarity_from_params(1.0, roll[row], (0.0, 0.0))[:, :2].T
+        shapes[row] = centre + rolled + drift[row] - drift[0]
+
+
+def _head_depth(points, unit, across):
+    """A generic head's depth at each of the 68 ``points``, towards the camera, in eye distances: rounded
+    across the face (zero just beyond the jaw line's ends), the nose standing out of it by ``NOSE_RISE``."""
+    middle = np.mean(align.eye_centres(points), axis=0)
+    side = (points - middle) @ across / unit
+    half_width = 1.1 * np.abs(side[list(ibug68.JAW)]).max()
+    depth = HEAD_DEPTH * np.sqrt(np.clip(1.0 - (side / half_width) ** 2, 0.0, None))
+    depth[list(ibug68.NOSE_BRIDGE)] += NOSE_RISE * np.array([0.25, 0.5, 0.75, 1.0])
+    depth[list(ibug68.NOSE_BASE)] += NOSE_RISE * np.array([0.4, 0.55, 0.6, 0.55, 0.4])
+    return depth
