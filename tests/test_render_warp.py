@@ -596,19 +596,50 @@ def test_a_68_point_driver_moves_the_lip_rings_with_their_columns(bundled_source
     assert _lip_folds(dense, targets, mpt.LIP_RINGS)[1] < 60.0  # under a pixel squared a frame
 
 
-def _tight_source(bundled_face, margin):
+def _tight_source(bundled_face, margin, border=0):
     """The bundled still cut ``margin`` face widths round its face (the crop reaches past the cut), as the
-    warp renderer frames it."""
+    warp renderer frames it; with a black strip ``border`` pixels tall along its top, as on a scan."""
     from portrait_animator.face_analysis import crop_face
 
     still, face = bundled_face["still"], bundled_face["face"]
     x0, y0 = np.floor(face.dense.min(0) - margin * np.ptp(face.dense, axis=0)).astype(int)
     x1, y1 = np.ceil(face.dense.max(0) + margin * np.ptp(face.dense, axis=0)).astype(int)
     rgb = np.ascontiguousarray(still.rgb[y0:y1, x0:x1])
-    landmarks, dense = face.landmarks - (x0, y0), face.dense - (x0, y0)
+    rgb = np.concatenate([np.zeros((border, x1 - x0, 3), rgb.dtype), rgb])
+    landmarks, dense = face.landmarks - (x0, y0 - border), face.dense - (x0, y0 - border)
     matrix = align.face_crop_transform(landmarks, 512, WarpRenderer.crop_zoom)
     return SourceFace([SourceShot(crop_face(rgb, matrix, 512), align.apply(matrix, landmarks).astype(np.float32),
                                   align.apply(matrix, dense).astype(np.float32))], 512, matrix, rgb)
+
+
+def test_a_border_strip_stays_as_it_is_and_nothing_of_it_comes_into_the_picture(bundled_face):
+    """A scan's or a letterbox's strip along the still's top: the band round a moving head carried it along
+    as picture, tilting and bending its straight edge. The frame now ends at the strip, which never moves."""
+    border = 24
+    source = _tight_source(bundled_face, 0.3, border)
+    height, width = source.still_rgb.shape[:2]
+    ys, xs = np.mgrid[0:512, 0:512] + 0.5
+    in_still = align.apply(align.invert(source.crop_from_still), np.stack([xs, ys], -1).reshape(-1, 2))
+    within = ((in_still >= 0) & (in_still <= (width, height))).all(axis=1)
+    picture = (within & (in_still[:, 1] >= border + 1.0)).reshape(512, 512)
+    strip = (within & (in_still[:, 1] <= border - 1.0)).reshape(512, 512)
+    assert strip.sum() > 1000  # the crop reaches the strip
+    renderer = WarpRenderer()
+    renderer.prepare(source)
+    crop = source.crop
+    turn = align.similarity_from_params(1.0, np.radians(8.0), (0.0, 0.0))
+    turn[:, 2] = renderer.mesh.centre - turn[:, :2] @ renderer.mesh.centre
+    for motion in ((0.0, 0.06 * 512), (0.0, -0.06 * 512), (0.06 * 512, 0.0), turn):
+        if isinstance(motion, tuple):
+            target = TargetFace(1, crop.landmarks + np.float32(motion), crop.dense + np.float32(motion))
+        else:
+            target = TargetFace(1, align.apply(motion, crop.landmarks).astype(np.float32),
+                                align.apply(motion, crop.dense).astype(np.float32))
+        out = renderer.render(target)
+        assert _face_shift(source, out).any()  # the head does move
+        np.testing.assert_array_equal(out.source_map[strip], renderer.identity_map[strip])  # the strip stays
+        sampled = align.apply(align.invert(source.crop_from_still), out.source_map[picture].astype(np.float64))
+        assert sampled[:, 1].min() > border - 0.5  # and the picture shows none of it
 
 
 def test_a_tightly_framed_still_moves_nothing_from_beyond_its_edge_into_its_picture(bundled_face):
@@ -652,20 +683,35 @@ def test_a_tightly_framed_still_moves_nothing_from_beyond_its_edge_into_its_pict
 
 def test_the_warps_frame_is_the_crop_where_the_still_covers_it_and_the_picture_where_not():
     from portrait_animator.render import crop_frame
+    from portrait_animator.render.picture_border import PictureBox
 
     control = np.array([[200.0, 200.0], [300.0, 210.0], [260.0, 330.0]])
     square = crop_frame.crop_square(512)
     covering = align.similarity_from_params(0.5, np.radians(10.0), (-200.0, -300.0))  # a large still round the crop
-    np.testing.assert_array_equal(crop_frame.picture_frame(512, covering, (2000, 2000), control, 15.0), square)
+    whole = crop_frame.picture_frame(512, covering, PictureBox.whole(2000, 2000), control, 15.0)
+    np.testing.assert_array_equal(whole.polygon, square)
+    np.testing.assert_array_equal(whole.give, 0.0)
     cut = np.array([[1.0, 0.0, 60.0], [0.0, 1.0, -40.0]])  # a 400 x 500 still placed at (60, -40) in the crop
-    frame = crop_frame.picture_frame(512, cut, (400, 500), control, 15.0)
-    np.testing.assert_allclose(np.sort(frame, axis=0), [[60, 0], [60, 0], [460, 460], [460, 460]], atol=1e-4)
-    assert crop_frame.inside(control, frame, 15.0).all()
+    frame = crop_frame.picture_frame(512, cut, PictureBox.whole(400, 500), control, 15.0)
+    np.testing.assert_allclose(np.sort(frame.polygon, axis=0), [[60, 0], [60, 0], [460, 460], [460, 460]],
+                               atol=1e-4)
+    assert crop_frame.inside(control, frame.polygon, 15.0).all()
     reaching = np.vstack([control, [[250.0, 470.0]]])  # a chin past the still's lower edge (y 460)
-    widened = crop_frame.picture_frame(512, cut, (400, 500), reaching, 15.0)
+    widened = crop_frame.picture_frame(512, cut, PictureBox.whole(400, 500), reaching, 15.0).polygon
     assert crop_frame.inside(reaching, widened, 15.0 - 1e-3).all()
     assert crop_frame.inside(widened, crop_frame.crop_square(512), -1e-3).all()  # and never past the crop
-    exits, edges = crop_frame.ray_exit(np.array([256.0, 256.0]), np.array([[300.0, 256.0], [256.0, 200.0]]), frame)
+    exits, edges = crop_frame.ray_exit(np.array([256.0, 256.0]), np.array([[300.0, 256.0], [256.0, 200.0]]),
+                                       frame.polygon)
     np.testing.assert_allclose(exits, [[460.0, 256.0], [256.0, 0.0]], atol=1e-4)
     # The still's right edge gives way outwards (+x); the crop's top edge never moves.
-    np.testing.assert_allclose(crop_frame.edge_give(frame, 512)[edges], [[1.0, 0.0], [0.0, 0.0]], atol=1e-6)
+    np.testing.assert_allclose(frame.give[edges], [[1.0, 0.0], [0.0, 0.0]], atol=1e-6)
+    # A border strip 30 px wide down the still's right side: the frame ends at its inner edge, which never
+    # moves; the still's own left edge still gives way.
+    bordered = crop_frame.picture_frame(512, cut, PictureBox(0, 0, 370, 500, (False, False, True, False)),
+                                        control, 15.0)
+    exits, edges = crop_frame.ray_exit(np.array([256.0, 256.0]), np.array([[300.0, 256.0], [200.0, 256.0]]),
+                                       bordered.polygon)
+    np.testing.assert_allclose(exits, [[430.0, 256.0], [60.0, 256.0]], atol=1e-4)
+    np.testing.assert_allclose(bordered.give[edges], [[0.0, 0.0], [-1.0, 0.0]], atol=1e-6)
+
+

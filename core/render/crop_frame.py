@@ -8,17 +8,30 @@ still's own edges may give way outwards and slide along themselves, never inward
 head moving towards an edge carries the picture out past it, as a camera's frame would, and nothing from
 beyond the edge comes into the picture. A head moving away from an edge stretches the band it leaves
 behind, and is held back by the room the still really leaves round the face (``mesh.limit_head``). On
-the crop's edge the frame never moves (paste-back leaves no seam there).
+the crop's edge the frame never moves (paste-back leaves no seam there), nor on the inner edge of a border
+strip (``picture_border``), which stays in the frames as it is.
 
 Polygons run in the order of the crop's corners (0, 0), (S, 0), (S, S), (0, S): a positive shoelace area.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
 from .. import align
+from .picture_border import PictureBox
+
+
+@dataclass(frozen=True)
+class MeshFrame:
+    """The convex polygon the warp's mesh spans, in crop pixels, and how each of its edges gives way."""
+
+    polygon: np.ndarray  # (E, 2), in the crop corners' order
+    give: np.ndarray  # (E, 2): the outward unit normal of each edge that is the still's own edge, the way
+    # it gives; zero on the crop's edges and on a border's inner edge, which never move
 
 
 def crop_square(crop_size: int) -> np.ndarray:
@@ -27,35 +40,43 @@ def crop_square(crop_size: int) -> np.ndarray:
     return np.array([[0.0, 0.0], [size, 0.0], [size, size], [0.0, size]])
 
 
-def picture_frame(crop_size: int, crop_from_still: np.ndarray, still_size: tuple[int, int],
-                  control: np.ndarray, margin: float) -> np.ndarray:
-    """The crop cut to the still's picture (``still_size`` = width, height), widened where needed so that
-    every ``control`` point lies at least ``margin`` inside it (a face may reach a little past the picture's
-    edge, and the landmarks must stay inside the mesh's frame)."""
+def whole_crop(crop_size: int) -> MeshFrame:
+    """The whole crop as the frame, never moving."""
+    return MeshFrame(crop_square(crop_size), np.zeros((4, 2)))
+
+
+def picture_frame(crop_size: int, crop_from_still: np.ndarray, picture: PictureBox, control: np.ndarray,
+                  margin: float) -> MeshFrame:
+    """The crop cut to the still's ``picture``, widened where needed so that every ``control`` point lies
+    at least ``margin`` inside it (a face may reach a little past the picture's edge, and the landmarks must
+    stay inside the mesh's frame)."""
     square = crop_square(crop_size)
-    width, height = still_size
-    picture = align.apply(crop_from_still, np.array([[0.0, 0.0], [width, 0.0], [width, height], [0.0, height]]))
-    if np.all(inside(square, _positive(picture), -1e-6)):  # the picture covers the crop
-        return square
-    frame = _intersection(square, picture)
+    corners = _positive(align.apply(crop_from_still, picture.corners))
+    if np.all(inside(square, corners, -1e-6)):  # the picture covers the crop
+        return whole_crop(crop_size)
+    frame = _intersection(square, corners)
     reaching = control[~inside(control, frame, margin)]
     if len(reaching):  # an octagon round each holds a disc of ``margin`` round it
         angles = np.arange(8) * np.pi / 4
         octagon = margin / np.cos(np.pi / 8) * np.stack([np.cos(angles), np.sin(angles)], axis=1)
         frame = _intersection(square, _hull(np.vstack([frame, (reaching[:, None] + octagon).reshape(-1, 2)])))
-    return frame
+    sides = align.apply(crop_from_still, picture.corners)
+    border_lines = [(sides[(side + 3) % 4], sides[side]) for side, bordered in enumerate(picture.bordered)
+                    if bordered]  # left runs from the bottom-left corner to the top-left, and so on
+    return MeshFrame(frame, _edge_give(frame, [*zip(square, np.roll(square, -1, axis=0)), *border_lines]))
 
 
-def edge_give(frame: np.ndarray, crop_size: int) -> np.ndarray:
-    """(E, 2): the outward unit normal of each of the frame's edges that is the still's own edge, the way it
-    gives; zero on the crop's edges, which never move."""
+def _edge_give(frame: np.ndarray, fixed_lines) -> np.ndarray:
+    """(E, 2): each edge's outward unit normal, or zero where the edge lies on one of ``fixed_lines``
+    (pairs of points), which never move."""
     normals, _ = _half_planes(frame)
     ends = np.stack([frame, np.roll(frame, -1, axis=0)], axis=1)  # (E, 2 ends, 2)
-    on_crop = np.zeros(len(frame), dtype=bool)
-    for axis in (0, 1):
-        for edge in (0.0, float(crop_size)):
-            on_crop |= np.all(np.abs(ends[:, :, axis] - edge) < 1e-3, axis=1)
-    return np.where(on_crop[:, None], 0.0, normals)
+    fixed = np.zeros(len(frame), dtype=bool)
+    for start, end in fixed_lines:
+        along = (end - start) / np.linalg.norm(end - start)
+        offset = ends - start
+        fixed |= np.all(np.abs(offset[..., 0] * along[1] - offset[..., 1] * along[0]) < 1e-3, axis=1)
+    return np.where(fixed[:, None], 0.0, normals)
 
 
 def frame_points(frame: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

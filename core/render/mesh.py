@@ -141,7 +141,7 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
                face_outline: np.ndarray | None = None, contours: np.ndarray | None = None,
                lips: list[tuple[np.ndarray, np.ndarray]] | None = None,
                irises: list[tuple[np.ndarray, np.ndarray, int]] | None = None,
-               frame: np.ndarray | None = None) -> WarpMesh:
+               frame: crop_frame.MeshFrame | None = None) -> WarpMesh:
     """Rings and a frame around ``control`` (the face landmarks used by the warp) and a triangulation.
 
     ``features``: control indices whose motion untangling must keep, and whose triangles it leaves as they
@@ -152,13 +152,13 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
     ``lips``: the lips' rings of control indices from the opening out (the inner lips first, the outer
     last), each as its upper and lower halves, corner to corner (``_lip_triangles``); ``irises``: for each
     eye whose iris centre is a control point, its upper and lower lid halves (corner to corner) and the
-    centre's index (``_iris_fan``). ``frame``: the convex polygon the mesh spans (``crop_frame``; default:
-    the whole crop), with every control point inside it.
+    centre's index (``_iris_fan``). ``frame``: the polygon the mesh spans, with every control point inside
+    it, and how its edges give way (``crop_frame``; default: the whole crop, never moving).
     """
     control = np.asarray(control, dtype=np.float64)
     square = crop_frame.crop_square(crop_size)
-    frame = square if frame is None else frame
-    edge_give = crop_frame.edge_give(frame, crop_size)
+    spanned = frame if frame is not None else crop_frame.whole_crop(crop_size)
+    frame, edge_give = spanned.polygon, spanned.give
     hull = ConvexHull(control).vertices
     centre = control.mean(0)
     anchors, anchor_weights = _resample_closed(control, hull, RING_POINTS)

@@ -22,6 +22,7 @@ from . import mouth
 from .base import RenderedFace, SourceFace, TargetFace
 from .eyelids import EyelidPainter
 from .glasses import GlassesCarrier, wears_glasses
+from .picture_border import find_picture
 from .regions import Overlay
 
 # Matte: pixels displaced by more than this (crop pixels) are fully "animated"; the edge is feathered.
@@ -81,9 +82,8 @@ class WarpRenderer:
         control = self._control(crop.landmarks, crop.dense)
         self.lips = self._lip_indices()
         self.glasses = self._glasses(crop.rgb, control)
-        height, width = source.still_rgb.shape[:2]
-        frame = crop_frame.picture_frame(source.crop_size, source.crop_from_still, (width, height), control,
-                                         warp_mesh.FRAME_INSET * source.crop_size)
+        frame = crop_frame.picture_frame(source.crop_size, source.crop_from_still, find_picture(source.still_rgb),
+                                         control, warp_mesh.FRAME_INSET * source.crop_size)
         self.mesh = warp_mesh.build_mesh(control, source.crop_size, self._feature_indices(), self._outline(),
                                          self._brow_points(), self.lips.rings, self._iris_fans(), frame)
         self.mouth = mouth.MouthPainter(crop.rgb, control[self.lips.upper], control[self.lips.lower],
