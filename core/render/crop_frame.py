@@ -51,7 +51,8 @@ def picture_frame(crop_size: int, crop_from_still: np.ndarray, picture: PictureB
     at least ``margin`` inside it (a face may reach a little past the picture's edge, and the landmarks must
     stay inside the mesh's frame)."""
     square = crop_square(crop_size)
-    corners = _positive(align.apply(crop_from_still, picture.corners))
+    sides = align.apply(crop_from_still, picture.corners)
+    corners = _positive(sides)
     if np.all(inside(square, corners, -1e-6)):  # the picture covers the crop
         return whole_crop(crop_size)
     frame = _intersection(square, corners)
@@ -60,7 +61,6 @@ def picture_frame(crop_size: int, crop_from_still: np.ndarray, picture: PictureB
         angles = np.arange(8) * np.pi / 4
         octagon = margin / np.cos(np.pi / 8) * np.stack([np.cos(angles), np.sin(angles)], axis=1)
         frame = _intersection(square, _hull(np.vstack([frame, (reaching[:, None] + octagon).reshape(-1, 2)])))
-    sides = align.apply(crop_from_still, picture.corners)
     border_lines = [(sides[(side + 3) % 4], sides[side]) for side, bordered in enumerate(picture.bordered)
                     if bordered]  # left runs from the bottom-left corner to the top-left, and so on
     return MeshFrame(frame, _edge_give(frame, [*zip(square, np.roll(square, -1, axis=0)), *border_lines]))
