@@ -35,9 +35,8 @@ from portrait_animator.batch.ray_cluster import RayExecutor
 from portrait_animator.batch.runner import BatchRunner
 from portrait_animator.config import FrameRange, OutputConfig, RenderJob
 from portrait_animator.pipeline import AnimatePipeline
+from shot import MEDIA
 
-MEDIA = os.environ.get("PORTRAIT_ANIMATOR_MEDIA",
-                       os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "media"))
 PAIRS = [("lia_macron.png", "dreamtalk_mead_m030_happy.mp4"),
          ("lp_s1_photo_woman_pearls.jpg", "dreamtalk_mead_w009_neutral.mp4"),
          ("avatarify_jobs.jpg", "preset:talk"),

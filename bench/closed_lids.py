@@ -18,9 +18,8 @@ import numpy as np
 
 from portrait_animator.evaluate.closed_lids import measure_closing_eyes
 from portrait_animator.evaluate.protocols import VIDEO_EXTENSIONS, find_files
+from shot import MEDIA
 
-MEDIA = os.environ.get("PORTRAIT_ANIMATOR_MEDIA",
-                       os.path.join(os.path.dirname(__file__), "..", "..", "shared", "media"))
 
 
 def main(argv=None) -> int:

@@ -27,9 +27,8 @@ from portrait_animator.render import mesh as warp_mesh
 from portrait_animator.render.base import TargetFace
 from portrait_animator.render.glasses import LensFrame
 from portrait_animator.render.warp import WarpRenderer
+from shot import MEDIA
 
-MEDIA = os.environ.get("PORTRAIT_ANIMATOR_MEDIA",
-                       os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "media"))
 DEFAULT_PAIRS = ["avatarify_potter.jpg:lp_d12.mp4", "avatarify_jobs.jpg:lp_d12.mp4",
                  "vincent_cranston.jpeg:lp_d3.mp4", "lp_d8img_photo_curly_man.jpg:lp_d18.mp4",
                  "mit_paint3_caricature.jpg:dagan_driving.mp4"]

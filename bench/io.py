@@ -27,9 +27,8 @@ from portrait_animator.io.frames import FrameWriter
 from portrait_animator.io.images import read_image
 from portrait_animator.io.sources import open_frames
 from portrait_animator.io.write_queue import FrameWriteQueue
+from shot import MEDIA
 
-MEDIA = os.environ.get("PORTRAIT_ANIMATOR_MEDIA",
-                       os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "media"))
 STILL = os.path.join(MEDIA, "stills", "lp_s2_photo_bw_young_man.jpg")
 CLIP = os.path.join(MEDIA, "driving", "lp_d3.mp4")
 

@@ -22,9 +22,8 @@ import cv2
 import numpy as np
 
 from portrait_animator.landmarks import create_detector, track_frames
+from shot import MEDIA
 
-MEDIA = os.environ.get("PORTRAIT_ANIMATOR_MEDIA",
-                       os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "media"))
 CLIP = os.path.join(MEDIA, "driving", "lp_d3.mp4")  # 512x512, 30 fps
 
 

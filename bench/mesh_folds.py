@@ -31,9 +31,8 @@ from portrait_animator.motion import eye_openness
 from portrait_animator.pipeline import AnimatePipeline
 from portrait_animator.render import mesh as warp_mesh
 from portrait_animator.render.base import TargetFace
+from shot import MEDIA
 
-MEDIA = os.environ.get("PORTRAIT_ANIMATOR_MEDIA",
-                       os.path.join(os.path.dirname(__file__), "..", "..", "shared", "media"))
 DEFAULT_PAIRS = [
     ("avatarify_jobs.jpg", "lp_d12.mp4"),
     ("hallo_6_photo_woman.jpg", "lp_d12.mp4"),

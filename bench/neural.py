@@ -29,9 +29,9 @@ from portrait_animator.models.losses.content import build_content_loss
 from portrait_animator.train import distributed
 from portrait_animator.train.config import TrainConfig
 from portrait_animator.train.meta import MetaLearner
+from shot import MEDIA
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MEDIA = os.environ.get("PORTRAIT_ANIMATOR_MEDIA", os.path.join(ROOT, "..", "shared", "media"))
 STILL = os.path.join(ROOT, "core", "assets", "stills", "eileen_collins_nasa.png")
 
 

@@ -32,9 +32,8 @@ from portrait_animator.motion import MotionTransfer
 from portrait_animator.paste import PasteBack
 from portrait_animator.pipeline import AnimatePipeline, attach_driver
 from portrait_animator.render.base import TargetFace
+from shot import MEDIA
 
-MEDIA = os.environ.get("PORTRAIT_ANIMATOR_MEDIA",
-                       os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "media"))
 
 
 def _timed(fn, *args):

@@ -19,8 +19,8 @@ import time
 from portrait_animator.config import FrameRange
 from portrait_animator.evaluate.cross_reenactment import measure_cross
 from portrait_animator.evaluate.dlib_instrument import DlibInstrument
+from shot import MEDIA
 
-MEDIA = os.environ.get("PORTRAIT_ANIMATOR_MEDIA", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "media"))
 DEFAULT_PAIRS = [
     ("lp_s9_painting_mona_lisa.jpg", "lp_d10.mp4"),
     ("avatarify_einstein_bw.jpg", "dagan_driving.mp4"),

@@ -4,12 +4,14 @@ once, and the command line that names it (they run as ``python bench/NAME.py``, 
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from portrait_animator.config import FrameRange, OutputConfig, RenderJob
 from portrait_animator.pipeline import AnimatePipeline, PreparedShot
 
 ROOT = Path(__file__).resolve().parents[1]
+MEDIA = os.environ.get("PORTRAIT_ANIMATOR_MEDIA", str(ROOT.parent / "shared" / "media"))  # the shared clips and stills
 
 
 def shot_arguments(description: str, driver: str | None, frames: int) -> argparse.Namespace:

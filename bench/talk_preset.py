@@ -27,9 +27,8 @@ from portrait_animator.io.images import read_image
 from portrait_animator.landmarks import create_detector
 from portrait_animator.motion import mouth_openness
 from portrait_animator.presets import preset_track
+from shot import MEDIA
 
-MEDIA = os.environ.get("PORTRAIT_ANIMATOR_MEDIA",
-                       os.path.join(os.path.dirname(__file__), "..", "..", "shared", "media"))
 # The shared clips of people talking to camera (the others act expressions or turn without speaking).
 TALKING = ("dreamtalk_mead_w009_neutral.mp4", "pcavs_vox_00015.mp4", "retalking_face1.mp4",
            "retalking_face4.mp4", "sadtalker_ref_aoc.mp4", "styletalk_andrew_clip1.mp4",

@@ -29,9 +29,8 @@ from portrait_animator.evaluate.protocols import VIDEO_EXTENSIONS, clip_name, fi
 from portrait_animator.io.sources import open_frames
 from portrait_animator.landmarks import rows_by_number
 from portrait_animator.motion import eye_openness, mouth_openness
+from shot import MEDIA
 
-MEDIA = os.environ.get("PORTRAIT_ANIMATOR_MEDIA",
-                       os.path.join(os.path.dirname(__file__), "..", "..", "shared", "media"))
 
 
 def agreement(clip: str, frames: int, cache_dir: str, instrument: DlibInstrument) -> tuple[float, float, int]:
