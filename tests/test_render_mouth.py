@@ -160,6 +160,25 @@ def test_a_dim_drivers_mouth_on_a_bright_still_is_dark_with_light_teeth():
     assert np.percentile(luma, 99) > skin, (np.percentile(luma, 99), skin)  # the teeth
 
 
+def test_a_dim_drivers_teeth_on_a_brighter_still_are_not_blown_out():
+    """The exposure that takes a dim driver's skin to a bright still's takes its teeth past white: clipped,
+    they were one flat white bar (a fifth of the painted mouth pure white here), with no gap between teeth.
+    The highlights roll off towards white instead, and stay lighter than the skin."""
+    image, inner, outer = _driver_frame()
+    image[96:104, 50:150:10] = (0.70, 0.66, 0.60)  # the gaps between the teeth
+    dim = linear_to_srgb(srgb_to_linear(image) / 2.5).astype(np.float32)
+    skin = (0.96, 0.88, 0.82)
+    rgb, upper, lower, still_outer = _closed_still(np.full((200, 200, 3), skin, np.float32)
+                                                   + np.random.default_rng(2).normal(0.0, 0.02, (200, 200, 3)))
+    painter = MouthPainter(rgb, upper, lower, still_outer)
+    opened = lower + [0.0, 30.0] * np.sin(np.linspace(0.0, np.pi, len(lower)))[:, None]
+    overlay = painter.paint(upper, opened, DriverMouth(dim, inner, outer))
+    shown = overlay.rgb[overlay.alpha > 0.5]
+    assert (shown.min(-1) >= 0.99).mean() == 0.0, (shown.min(-1) >= 0.99).mean()  # 0.21 clipped
+    luma = _luma(shown)
+    assert np.percentile(luma, 99) > _luma(np.array(skin, np.float32))  # the teeth
+
+
 def _teeth_smile_driver(between_teeth_and_lip, teeth_to=16.0):
     """A 200-px driver frame of a teeth smile: a full lower lip, teeth from the upper lip down to ``teeth_to`` px
     below the mouth's corners, then ``between_teeth_and_lip`` (the lower lip's inner half; or a tongue) down to the

@@ -292,9 +292,10 @@ def _match_colour(patch: np.ndarray, from_stats, to_stats) -> np.ndarray:
     Lightness changes as an exposure does: by a factor on luminance, which is a factor on Lab's L + 16 (L is
     nearly a cube root), the one that takes the driver's skin to the still's; then, on a still whose skin
     has more texture than the driver's at that exposure (a wrinkled face, a grainy print), its contrast up to
-    twice, never down. An additive shift with the skins' spread ratio as gain (Reinhard's transfer) kept a
-    dim driver's mouth a few points of L from a bright still's skin: an open mouth came out a grey slot
-    (lia_taylor driven by `lp_d3`: the mouth at L 47 on skin at 74, where a factor gives 21).
+    twice, never down; highlights pushed past white roll off below it (``_roll_off_highlights``). An
+    additive shift with the skins' spread ratio as gain (Reinhard's transfer) kept a dim driver's mouth a
+    few points of L from a bright still's skin: an open mouth came out a grey slot (lia_taylor driven by
+    `lp_d3`: the mouth at L 47 on skin at 74, where a factor gives 21).
     The colour channels shift and never gain: skin's spread of hue is a few points of Lab, so its ratio
     between two faces is noise (up to 8 on the pairs looked at), and it turned a driver's lower lip magenta on
     a painting; a still without colour (a black-and-white photograph) has no spread, and its mouth stays grey.
@@ -304,7 +305,24 @@ def _match_colour(patch: np.ndarray, from_stats, to_stats) -> np.ndarray:
     exposure = (dst_mean[0] + 16.0) / max(src_mean[0] + 16.0, 1e-3)
     texture = float(np.clip((dst_std[0] + 1e-3) / (src_std[0] * exposure + 1e-3), 1.0, 2.0))
     lab[:, 0] = ((lab[:, 0] + 16.0) * exposure - 16.0 - dst_mean[0]) * texture + dst_mean[0]
+    white = ((100.0 + 16.0) * exposure - 16.0 - dst_mean[0]) * texture + dst_mean[0]  # where white lands
+    lab[:, 0] = _roll_off_highlights(lab[:, 0], float(dst_mean[0]), white)
     chroma_gain = np.minimum((dst_std[1:] + 1e-3) / (src_std[1:] + 1e-3), 1.0)
     lab[:, 1:] = (lab[:, 1:] - src_mean[1:]) * chroma_gain + dst_mean[1:]
     out = cv2.cvtColor(lab.reshape(-1, 1, 3).astype(np.float32), cv2.COLOR_Lab2RGB)
     return np.clip(out.reshape(patch.shape), 0.0, 1.0)
+
+
+def _roll_off_highlights(lightness: np.ndarray, knee: float, white: float) -> np.ndarray:
+    """Lab lightness above the still's skin (``knee``) compressed so that ``white``, where the transfer took
+    the driver's white, lands on white again, with the slope kept at the knee: a camera's shoulder. A driver
+    filmed darker than a bright still has its exposure raised, and clipped there, its teeth came out one
+    flat white bar with no tooth in it (a studio portrait driven by `styletalk_vscodehappy_clip1`: a quarter
+    of the mouth's patch blown out). Nothing changes where the driver's white stays within white."""
+    room, over = 100.0 - knee, white - knee
+    if over <= room or room <= 0.0:
+        return lightness
+    softness = over * room / (over - room)  # x / (1 + x / softness) takes ``over`` to ``room``
+    above = np.maximum(lightness - knee, 0.0)
+    return np.where(lightness > knee, knee + above / (1.0 + above / softness), lightness)
+
