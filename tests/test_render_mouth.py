@@ -179,6 +179,21 @@ def test_a_dim_drivers_teeth_on_a_brighter_still_are_not_blown_out():
     assert np.percentile(luma, 99) > _luma(np.array(skin, np.float32))  # the teeth
 
 
+def test_a_drivers_white_teeth_stay_white_on_a_still_paler_than_the_driver():
+    """A still whose skin has less colour than the driver's (a colourised photograph, a bust): the skins'
+    difference subtracted from the driver's near-white teeth turned them blue-green (Lab a -12.5, b -7)."""
+    image, inner, outer = _driver_frame()  # teeth (0.95, 0.93, 0.88): Lab a -0.5, b 6.9
+    rgb, upper, lower, still_outer = _closed_still(np.full((200, 200, 3), (0.74, 0.71, 0.69), np.float32)
+                                                   + np.random.default_rng(2).normal(0.0, 0.02, (200, 200, 3)))
+    painter = MouthPainter(rgb, upper, lower, still_outer)
+    opened = lower + [0.0, 30.0] * np.sin(np.linspace(0.0, np.pi, len(lower)))[:, None]
+    overlay = painter.paint(upper, opened, DriverMouth(image, inner, outer))
+    shown = overlay.rgb[overlay.alpha > 0.5]
+    lab = cv2.cvtColor(shown.reshape(-1, 1, 3).astype(np.float32), cv2.COLOR_RGB2Lab).reshape(-1, 3)
+    teeth = lab[lab[:, 0] >= np.percentile(lab[:, 0], 95)]
+    assert teeth[:, 1].mean() > -2.0 and teeth[:, 2].mean() > -2.0, teeth.mean(0)
+
+
 def _teeth_smile_driver(between_teeth_and_lip, teeth_to=16.0):
     """A 200-px driver frame of a teeth smile: a full lower lip, teeth from the upper lip down to ``teeth_to`` px
     below the mouth's corners, then ``between_teeth_and_lip`` (the lower lip's inner half; or a tongue) down to the

@@ -296,9 +296,13 @@ def _match_colour(patch: np.ndarray, from_stats, to_stats) -> np.ndarray:
     additive shift with the skins' spread ratio as gain (Reinhard's transfer) kept a dim driver's mouth a
     few points of L from a bright still's skin: an open mouth came out a grey slot (lia_taylor driven by
     `lp_d3`: the mouth at L 47 on skin at 74, where a factor gives 21).
-    The colour channels shift and never gain: skin's spread of hue is a few points of Lab, so its ratio
-    between two faces is noise (up to 8 on the pairs looked at), and it turned a driver's lower lip magenta on
-    a painting; a still without colour (a black-and-white photograph) has no spread, and its mouth stays grey.
+    The colour channels scale about white by the ratio of the two skins' mean a and b (at most 2), as a
+    tint of the light does, so the driver's near-white teeth stay near white, and a still without colour (a
+    black-and-white photograph) gets a grey mouth. Shifted by the skins' difference instead, teeth turned
+    blue-green on stills paler than the driver (the colourised Einstein, the marble bust: 12 of the 50
+    shared stills with `styletalk_vscodehappy_clip1`, `bench/mouth_colour.py`). The skins' spread of hue
+    is no gain: a few points of Lab, its ratio between two faces is noise (up to 8 on the pairs looked at),
+    and it turned a driver's lower lip magenta on a painting.
     """
     (src_mean, src_std), (dst_mean, dst_std) = from_stats, to_stats
     lab = _lab(patch)
@@ -307,7 +311,7 @@ def _match_colour(patch: np.ndarray, from_stats, to_stats) -> np.ndarray:
     lab[:, 0] = ((lab[:, 0] + 16.0) * exposure - 16.0 - dst_mean[0]) * texture + dst_mean[0]
     white = ((100.0 + 16.0) * exposure - 16.0 - dst_mean[0]) * texture + dst_mean[0]  # where white lands
     lab[:, 0] = _roll_off_highlights(lab[:, 0], float(dst_mean[0]), white)
-    chroma_gain = np.minimum((dst_std[1:] + 1e-3) / (src_std[1:] + 1e-3), 1.0)
+    chroma_gain = np.clip(dst_mean[1:] / np.maximum(src_mean[1:], 1.0), 0.0, 2.0)
     lab[:, 1:] = (lab[:, 1:] - src_mean[1:]) * chroma_gain + dst_mean[1:]
     out = cv2.cvtColor(lab.reshape(-1, 1, 3).astype(np.float32), cv2.COLOR_Lab2RGB)
     return np.clip(out.reshape(patch.shape), 0.0, 1.0)

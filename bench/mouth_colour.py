@@ -1,12 +1,15 @@
-"""How much of the painted mouth the colour transfer clips, against the driver's own mouth.
+"""The painted mouth's colour against the driver's own: highlights clipped, and the teeth's tint.
 
-    OMP_NUM_THREADS=2 .venv/bin/python bench/mouth_highlights.py [--clip C] [--frames 40-49] [--stills A B ...]
+    OMP_NUM_THREADS=2 .venv/bin/python bench/mouth_colour.py [--clip C] [--frames 40-49] [--stills A B ...]
 
 Renders each still (all shared stills by default) with a driving clip whose teeth show, crop only, and
-counts, inside the target's inner lips, the pixels near white in every channel (250 of 255 or more) and those
-clipped in some channel (254 or more); the baseline is the same count inside the driver's inner lips on the
-same frames. A driver filmed darker than the still has its
-mouth's exposure raised, and teeth pushed past white lose every gap between them.
+measures the pixels inside the target's inner lips; the baseline is the same measure inside the driver's
+inner lips on the same frames:
+- near white: the share at 250 of 255 or more in every channel. A driver filmed darker than the still
+  has its mouth's exposure raised, and teeth pushed past white lose every gap between them;
+- clipped: the share at 254 or more in some channel;
+- the teeth's tint: Lab a and b of the brightest tenth. Teeth are near white and a little warm; negative
+  a or b is green or blue teeth.
 """
 
 from __future__ import annotations
@@ -28,14 +31,17 @@ from shot import MEDIA
 INNER_LIPS = list(range(60, 68))
 
 
-def highlight_shares(image: np.ndarray, landmarks68: np.ndarray) -> np.ndarray:
-    """Shares of the pixels inside the inner lips near white in every channel, and clipped in some."""
+def mouth_colour(image: np.ndarray, landmarks68: np.ndarray) -> np.ndarray:
+    """(near white share, clipped share, teeth a, teeth b) inside the inner lips; NaNs when they are shut."""
     mask = np.zeros(image.shape[:2], np.uint8)
     cv2.fillPoly(mask, [np.round(landmarks68[INNER_LIPS]).astype(np.int32)], 1)
     inside = to_uint8(image[..., :3])[mask > 0]
-    if not len(inside):
-        return np.zeros(2)
-    return np.array([(inside.min(-1) >= 250).mean(), (inside.max(-1) >= 254).mean()])
+    if len(inside) < 20:
+        return np.full(4, np.nan)
+    lab = cv2.cvtColor(inside.reshape(-1, 1, 3), cv2.COLOR_RGB2Lab).reshape(-1, 3).astype(np.float64)
+    brightest = lab[lab[:, 0] >= np.percentile(lab[:, 0], 90)]
+    tint = brightest[:, 1:].mean(0) - 128.0  # 8-bit Lab keeps a and b offset by 128
+    return np.array([(inside.min(-1) >= 250).mean(), (inside.max(-1) >= 254).mean(), *tint])
 
 
 def main() -> None:
@@ -46,8 +52,8 @@ def main() -> None:
     args = parser.parse_args()
     stills = args.stills or sorted(os.path.basename(p) for p in glob.glob(os.path.join(MEDIA, "stills", "*")))
     driver = os.path.join(MEDIA, "driving", args.clip)
-    print(f"{args.clip}, frames {args.frames}: shares of the mouth opening near white and clipped")
-    print(f"{'still':45s} {'white: output':>14s} {'driver':>7s} {'clipped: output':>16s} {'driver':>7s}")
+    print(f"{args.clip}, frames {args.frames}; output (driver)")
+    print(f"{'still':45s} {'near white':>15s} {'clipped':>15s} {'teeth a':>13s} {'teeth b':>13s}")
     with tempfile.TemporaryDirectory() as scratch:
         for still in stills:
             job = RenderJob(sources=[os.path.join(MEDIA, "stills", still)], driver=driver,
@@ -59,11 +65,11 @@ def main() -> None:
             track_rows = rows_by_number(track.frame_numbers)
             images = dict(pipeline.render_frames(shot, shot.frame_numbers))
             drivers = dict(shot.driver.frames.frames(shot.frame_numbers[0], shot.frame_numbers[-1]))
-            output = np.mean([highlight_shares(images[n].rgb, shot.shapes.landmarks[rows[n]])
-                              for n in images], axis=0)
-            baseline = np.mean([highlight_shares(drivers[n] / 255.0, track.landmarks[track_rows[n]])
-                                for n in images], axis=0)
-            print(f"{still:45s} {output[0]:14.3f} {baseline[0]:7.3f} {output[1]:16.3f} {baseline[1]:7.3f}", flush=True)
+            output = np.nanmean([mouth_colour(images[n].rgb, shot.shapes.landmarks[rows[n]]) for n in images], 0)
+            baseline = np.nanmean([mouth_colour(drivers[n] / 255.0, track.landmarks[track_rows[n]])
+                                   for n in images], 0)
+            print(f"{still:45s} {output[0]:6.3f} ({baseline[0]:5.3f}) {output[1]:6.3f} ({baseline[1]:5.3f}) "
+                  f"{output[2]:5.1f} ({baseline[2]:4.1f}) {output[3]:5.1f} ({baseline[3]:4.1f})", flush=True)
 
 
 if __name__ == "__main__":
