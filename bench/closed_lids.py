@@ -21,7 +21,6 @@ from portrait_animator.evaluate.protocols import VIDEO_EXTENSIONS, find_files
 from shot import MEDIA
 
 
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", nargs="*", help="clip file names in the shared media's driving folder "

@@ -35,7 +35,6 @@ from portrait_animator.render.base import TargetFace
 from shot import MEDIA
 
 
-
 def _timed(fn, *args):
     start = time.perf_counter()
     value = fn(*args)

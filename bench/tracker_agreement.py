@@ -32,7 +32,6 @@ from portrait_animator.motion import eye_openness, mouth_openness
 from shot import MEDIA
 
 
-
 def agreement(clip: str, frames: int, cache_dir: str, instrument: DlibInstrument) -> tuple[float, float, int]:
     """(eyes r, mouth r, frames measured) between dlib and the tracker on ``clip``'s middle ``frames``."""
     job = RenderJob(sources=[clip], driver=clip, cache_dir=cache_dir)
