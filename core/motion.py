@@ -45,6 +45,13 @@ MOUTH_REST_MARGIN = 0.08
 # Wider than this (a shout, a yawn) the still keeps its opening: folded shut, so tall a mouth reopens under
 # a lopsided driver in long thin strips, spikes of tongue below the lip (a shouting woman, 0.70).
 MOUTH_REST_WIDEST = 0.45
+# Lids lowered together (looking down, a squint, the middle of a blink) are read unequally by the tracker:
+# on `lp_d3` looking down, one eye's points met while the other's stayed at 0.4-0.7 of its typical opening
+# (ratios 0.19 and 0.40, 0.31 and 0.66), where both eyes look alike and dlib reads them within 0.15 of each
+# other; the output then shut one eye and left the other open. While the more open eye is itself lowered
+# (under the first ratio here), both move towards their mean, all the way once it is at the second. A wink
+# keeps the other eye open and stays a wink.
+BOTH_LIDS_LOWERED = (1.0, 0.7)
 # The share of a closing mouth's gap that the upper lip takes; the jaw lifts the lower lip the rest.
 UPPER_LIP_SHARE = 0.3
 # A lip's thickness follows the driver's in proportion (the still's over the driver's at neutral, within
@@ -194,7 +201,7 @@ class MotionTransfer:
                 ratio = np.clip(eye_openness(drv[row]) / np.maximum(open_src, 1e-3), 0.0, 2.0)
             else:
                 delta68 = lips68.scale(maps68.carry((unposed - drv[neutral]) @ link.T))
-                ratio = _openness_ratio(eye_openness(drv[row]), open_reference, gains.eyes)
+                ratio = eye_closing_targets(eye_openness(drv[row]), open_reference, gains.eyes)
             delta68 = delta68 * gain_of[self.labels68][:, None]
             head = align.scale_motion(align.compose(to_source, align.compose(pose, align.invert(to_source))),
                                       gains.head, centre)
@@ -267,14 +274,18 @@ class MotionTransfer:
 
 
 # ---------------------------------------------------------------------------------- eyes and lips
-def _openness_ratio(current: np.ndarray, neutral: np.ndarray, gain: float) -> np.ndarray:
+def eye_closing_targets(current: np.ndarray, neutral: np.ndarray, gain: float) -> np.ndarray:
     """Per-eye opening relative to neutral, with the eyes gain, mapped so a detected blink closes fully.
 
     Landmark detectors rarely bring the lids together on a closed eye (they stop at ~20-30 % of the open
     gap), so ratios under ``CLOSED`` count as closed and the range above is stretched back to 0..1.
+    Two lids lowered together move towards their mean first (``BOTH_LIDS_LOWERED``).
     """
     closed = 0.3
     ratio = current / np.maximum(neutral, 1e-3)
+    lowered, fully = BOTH_LIDS_LOWERED
+    together = np.clip((lowered - ratio.max(axis=-1, keepdims=True)) / (lowered - fully), 0.0, 1.0)
+    ratio = ratio + together * (ratio.mean(axis=-1, keepdims=True) - ratio)
     ratio = 1.0 + gain * (ratio - 1.0)
     ratio = np.where(ratio < 1.0, np.clip((ratio - closed) / (1.0 - closed), 0.0, 1.0), ratio)
     return np.clip(ratio, 0.0, 1.6)

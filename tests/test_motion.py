@@ -101,6 +101,28 @@ def test_a_wink_on_the_neutral_frame_does_not_hold_an_eye_open_all_shot(bundled_
     assert motion.eye_openness(shapes.landmarks[0])[1] == pytest.approx(src_open[1], rel=0.05)
 
 
+def _lids_lowered(face, right: float, left: float) -> np.ndarray:
+    """``face`` with each eye's upper lid lowered to leave that share of its opening."""
+    lowered = face.copy()
+    for upper, lower, share in (([37, 38], [41, 40], right), ([43, 44], [47, 46], left)):
+        lowered[upper] += (1.0 - share) * (lowered[lower] - lowered[upper])
+    return lowered
+
+
+def test_two_lids_lowered_unequally_close_alike_but_a_wink_stays(bundled_face):
+    """Looking down, both lids lower alike, but the tracker reads one eye shut and the other a third open;
+    the output shut one eye and left the other open. Both lowered, they move together; a wink (the other
+    eye open) stays a wink."""
+    src68 = bundled_face["landmarks"]
+    track = _track([src68] * 10 + [_lids_lowered(src68, 0.3, 0.6), _lids_lowered(src68, 0.3, 1.0)])
+    shapes = motion.MotionTransfer(MotionConfig(neutral="first"), src68, bundled_face["dense"]).transfer(track)
+    src_open = motion.eye_openness(src68)
+    looking_down = motion.eye_openness(shapes.landmarks[10]) / src_open
+    assert looking_down.max() < 0.35 and abs(looking_down[0] - looking_down[1]) < 0.05, looking_down
+    wink = motion.eye_openness(shapes.landmarks[11]) / src_open
+    assert wink[0] < 0.2 and wink[1] == pytest.approx(1.0, abs=0.05), wink
+
+
 def test_lid_points_sliding_along_the_drivers_lids_leave_the_stills_lid_arc_alone(bundled_face):
     """The driver's lid points slide along its lids (another eye's shape, tracking noise) without the eye
     opening or closing; carried over, the slide bent the still's lid arc and changed its opening."""
