@@ -47,7 +47,7 @@ MOUTH_REST_MARGIN = 0.08
 MOUTH_REST_WIDEST = 0.45
 # Lids lowered together (looking down, a squint, the middle of a blink) are read unequally by the tracker:
 # on `lp_d3` looking down, one eye's points met while the other's stayed at 0.4-0.7 of its typical opening
-# (ratios 0.19 and 0.40, 0.31 and 0.66), where both eyes look alike and dlib reads them within 0.15 of each
+# (ratios 0.19 and 0.40, 0.31 and 0.66), where both eyes look alike and dlib reads them within 0.2 of each
 # other; the output then shut one eye and left the other open. While the more open eye is itself lowered
 # (under the first ratio here), both move towards their mean, all the way once it is at the second. A wink
 # keeps the other eye open and stays a wink.

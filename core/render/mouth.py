@@ -329,4 +329,3 @@ def _roll_off_highlights(lightness: np.ndarray, knee: float, white: float) -> np
     softness = over * room / (over - room)  # x / (1 + x / softness) takes ``over`` to ``room``
     above = np.maximum(lightness - knee, 0.0)
     return np.where(lightness > knee, knee + above / (1.0 + above / softness), lightness)
-
