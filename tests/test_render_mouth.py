@@ -109,9 +109,12 @@ def _closed_still(skin_rgb):
     return rgb, upper, lower, outer
 
 
-def _painted_driver_mouth(still_rgb):
+def _painted_driver_mouth(still_rgb, driver_image=None):
+    """The driver frame's mouth (its image replaced by ``driver_image``, same lips) painted on a closed still,
+    opened 30 px."""
     rgb, upper, lower, outer = _closed_still(still_rgb)
     image, inner, driver_outer = _driver_frame()
+    image = image if driver_image is None else driver_image
     painter = MouthPainter(rgb, upper, lower, outer)
     opened = lower + [0.0, 30.0] * np.sin(np.linspace(0.0, np.pi, len(lower)))[:, None]
     overlay = painter.paint(upper, opened, DriverMouth(image, inner, driver_outer))
@@ -164,15 +167,12 @@ def test_a_dim_drivers_teeth_on_a_brighter_still_are_not_blown_out():
     """The exposure that takes a dim driver's skin to a bright still's takes its teeth past white: clipped,
     they were one flat white bar (a fifth of the painted mouth pure white here), with no gap between teeth.
     The highlights roll off towards white instead, and stay lighter than the skin."""
-    image, inner, outer = _driver_frame()
+    image = _driver_frame()[0]
     image[96:104, 50:150:10] = (0.70, 0.66, 0.60)  # the gaps between the teeth
     dim = linear_to_srgb(srgb_to_linear(image) / 2.5).astype(np.float32)
     skin = (0.96, 0.88, 0.82)
-    rgb, upper, lower, still_outer = _closed_still(np.full((200, 200, 3), skin, np.float32)
-                                                   + np.random.default_rng(2).normal(0.0, 0.02, (200, 200, 3)))
-    painter = MouthPainter(rgb, upper, lower, still_outer)
-    opened = lower + [0.0, 30.0] * np.sin(np.linspace(0.0, np.pi, len(lower)))[:, None]
-    overlay = painter.paint(upper, opened, DriverMouth(dim, inner, outer))
+    overlay = _painted_driver_mouth(np.full((200, 200, 3), skin, np.float32)
+                                    + np.random.default_rng(2).normal(0.0, 0.02, (200, 200, 3)), dim)
     shown = overlay.rgb[overlay.alpha > 0.5]
     assert (shown.min(-1) >= 0.99).mean() == 0.0, (shown.min(-1) >= 0.99).mean()  # 0.21 clipped
     luma = _luma(shown)
@@ -182,12 +182,8 @@ def test_a_dim_drivers_teeth_on_a_brighter_still_are_not_blown_out():
 def test_a_drivers_white_teeth_stay_white_on_a_still_paler_than_the_driver():
     """A still whose skin has less colour than the driver's (a colourised photograph, a bust): the skins'
     difference subtracted from the driver's near-white teeth turned them blue-green (Lab a -12.5, b -7)."""
-    image, inner, outer = _driver_frame()  # teeth (0.95, 0.93, 0.88): Lab a -0.5, b 6.9
-    rgb, upper, lower, still_outer = _closed_still(np.full((200, 200, 3), (0.74, 0.71, 0.69), np.float32)
-                                                   + np.random.default_rng(2).normal(0.0, 0.02, (200, 200, 3)))
-    painter = MouthPainter(rgb, upper, lower, still_outer)
-    opened = lower + [0.0, 30.0] * np.sin(np.linspace(0.0, np.pi, len(lower)))[:, None]
-    overlay = painter.paint(upper, opened, DriverMouth(image, inner, outer))
+    overlay = _painted_driver_mouth(np.full((200, 200, 3), (0.74, 0.71, 0.69), np.float32)  # driver's teeth:
+                                    + np.random.default_rng(2).normal(0.0, 0.02, (200, 200, 3)))  # a -0.5, b 6.9
     shown = overlay.rgb[overlay.alpha > 0.5]
     lab = cv2.cvtColor(shown.reshape(-1, 1, 3).astype(np.float32), cv2.COLOR_RGB2Lab).reshape(-1, 3)
     teeth = lab[lab[:, 0] >= np.percentile(lab[:, 0], 95)]
