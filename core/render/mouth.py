@@ -308,9 +308,11 @@ def _match_colour(patch: np.ndarray, from_stats, to_stats) -> np.ndarray:
     lab = _lab(patch)
     exposure = (dst_mean[0] + 16.0) / max(src_mean[0] + 16.0, 1e-3)
     texture = float(np.clip((dst_std[0] + 1e-3) / (src_std[0] * exposure + 1e-3), 1.0, 2.0))
-    lab[:, 0] = ((lab[:, 0] + 16.0) * exposure - 16.0 - dst_mean[0]) * texture + dst_mean[0]
-    white = ((100.0 + 16.0) * exposure - 16.0 - dst_mean[0]) * texture + dst_mean[0]  # where white lands
-    lab[:, 0] = _roll_off_highlights(lab[:, 0], float(dst_mean[0]), white)
+
+    def relit(lightness):  # the driver's Lab lightness in the still's light
+        return ((lightness + 16.0) * exposure - 16.0 - dst_mean[0]) * texture + dst_mean[0]
+
+    lab[:, 0] = _roll_off_highlights(relit(lab[:, 0]), float(dst_mean[0]), white=relit(100.0))
     chroma_gain = np.clip(dst_mean[1:] / np.maximum(src_mean[1:], 1.0), 0.0, 2.0)
     lab[:, 1:] = (lab[:, 1:] - src_mean[1:]) * chroma_gain + dst_mean[1:]
     out = cv2.cvtColor(lab.reshape(-1, 1, 3).astype(np.float32), cv2.COLOR_Lab2RGB)
