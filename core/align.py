@@ -172,3 +172,10 @@ def inside_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
     crosses = ((y0 > y) != (y1 > y)) & (x < (x1 - x0) * (y - y0) / np.where(y1 == y0, 1e-12, y1 - y0) + x0)
     return (crosses.sum(axis=1) % 2) == 1
+
+
+def resample_arc(curve: np.ndarray, count: int) -> np.ndarray:
+    """``count`` points evenly spaced along an open polyline, ends included."""
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(curve, axis=0), axis=1))])
+    wanted = np.linspace(0.0, arc[-1], count)
+    return np.stack([np.interp(wanted, arc, curve[:, k]) for k in (0, 1)], axis=1)

@@ -262,7 +262,7 @@ def test_a_filmed_teeth_smiles_lower_lip_moves_up_to_its_teeth():
     lie a few pixels higher, with the teeth's light just above them and the lip's colour where they were."""
     from landmark_media import clip_frames
     from portrait_animator.landmarks import create_detector
-    from portrait_animator.render.mouth import _lab
+    from portrait_animator.render.colour_transfer import lab as _lab
 
     frames = dict(clip_frames("lp_d14.mp4", 40))
     with create_detector("mediapipe") as detector:

@@ -29,7 +29,8 @@ import numpy as np
 from .. import align
 from . import mesh as warp_mesh
 from .mouth_interior import synthetic_interior
-from .regions import LUMA, Overlay, bounding_box, polygon_mask, region_pixels
+from .colour_transfer import lab, lab_statistics, match_colour
+from .regions import LUMA, Overlay, bounding_box, polygon_mask, region_pixels, warp_into_box
 
 OPEN_START, OPEN_FULL = 0.015, 0.05  # lip gap / mouth width, past the still's own, where painting fades in
 SOURCE_TEETH_GAP = 0.04  # the still shows its mouth interior above this gap / width
@@ -67,7 +68,7 @@ class MouthPainter:
         self.parted = self.opening > SOURCE_TEETH_GAP
         self.shows_teeth = self.parted and holds_teeth(crop_rgb, own_loop, self.lips_rgb)
         self.open_wide = self.opening > SOURCE_OPEN_GAP
-        self.skin_lab = _lab_statistics(_ring_pixels(crop_rgb, self.outer))  # the still's skin round the mouth
+        self.skin_lab = lab_statistics(_ring_pixels(crop_rgb, self.outer))  # the still's skin round the mouth
 
     def paint(self, upper: np.ndarray, lower: np.ndarray, driver: DriverMouth | None = None) -> Overlay | None:
         """The overlay for target inner-lip halves ``upper``/``lower``; None when the lips are closed or the
@@ -128,14 +129,14 @@ class MouthPainter:
     def _driver_cavity(self, upper: np.ndarray, lower: np.ndarray, box, driver: DriverMouth) -> np.ndarray:
         """The driver's mouth interior on the target opening, with the still's skin colour and light."""
         # The target's inner lips at the eight iBUG inner-lip positions: 60-64 along the upper lip, 65-67 back.
-        up, low = _resample_arc(upper, 5), _resample_arc(lower, 5)
+        up, low = align.resample_arc(upper, 5), align.resample_arc(lower, 5)
         target_68 = np.vstack([up, low[3:0:-1]])
         matrix = align.fit_affine(lip_edges(driver), target_68)
-        patch = _warp_region(driver.image, matrix, box)
+        patch = warp_into_box(driver.image, matrix, box)
         ring = _ring_pixels(driver.image, driver.outer)
         if ring.dtype == np.uint8:  # a video frame: only the patch and the ring are converted
             patch, ring = patch.astype(np.float32) / 255.0, ring.astype(np.float32) / 255.0
-        matched = _match_colour(patch, _lab_statistics(ring), self.skin_lab)
+        matched = match_colour(patch, lab_statistics(ring), self.skin_lab)
         return _deepen_shadows(matched, float(self.skin_lab[0][0]) / 100.0)
 
 
@@ -164,8 +165,8 @@ def lip_edges(driver: DriverMouth) -> np.ndarray:
     lips = [inner[p] + 0.35 * (outer[b] - inner[p]) for p, _, b in columns]  # inside the lower lip
     steps = [np.arange(int(gap * LIP_EDGE_REACH) + 1) / gap for gap in gaps]  # one-pixel steps
     walks = [inner[p] + t[:, None] * (inner[o] - inner[p]) for (p, o, _), t in zip(columns, steps)]
-    lab = _lab(_sample(driver.image, np.vstack([np.array(lips), *walks])))  # one lookup for all columns
-    lip_lab, walk_lab = lab[:len(columns)], np.split(lab[len(columns):], np.cumsum([len(t) for t in steps])[:-1])
+    colours = lab(_sample(driver.image, np.vstack([np.array(lips), *walks])))  # one lookup for all columns
+    lip_lab, walk_lab = colours[:len(columns)], np.split(colours[len(columns):], np.cumsum([len(t) for t in steps])[:-1])
     for (point, opposite, _), gap, colour, walk in zip(columns, gaps, lip_lab, walk_lab):
         differs = np.linalg.norm(walk - colour, axis=1) > LIP_EDGE_CONTRAST
         lighter = np.nonzero(differs & (walk[:, 0] > colour[0]))[0]
@@ -190,25 +191,9 @@ def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     return values / 255.0 if image.dtype == np.uint8 else values
 
 
-def _resample_arc(curve: np.ndarray, count: int) -> np.ndarray:
-    """``count`` points evenly spaced along an open polyline, ends included."""
-    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(curve, axis=0), axis=1))])
-    wanted = np.linspace(0.0, arc[-1], count)
-    return np.stack([np.interp(wanted, arc, curve[:, k]) for k in (0, 1)], axis=1)
-
-
 def mouth_loop(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
     """The closed mouth opening: along the upper lip, back along the lower lip (corners once)."""
     return np.vstack([upper, lower[::-1][1:-1]])
-
-
-def _warp_region(image: np.ndarray, matrix: np.ndarray, box) -> np.ndarray:
-    """``image`` mapped by ``matrix`` (our pixel convention) into ``box``."""
-    x0, y0, x1, y1 = box
-    local = matrix.copy()
-    local[:, 2] -= (x0, y0)
-    return cv2.warpAffine(image, align.to_opencv(local), (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REFLECT)
 
 
 def _warp_strips(image: np.ndarray, strips, box) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -274,60 +259,3 @@ def _deepen_shadows(rgb: np.ndarray, skin_lightness: float) -> np.ndarray:
     share = np.clip(luma / max(skin_lightness, 1e-3), 0.0, 1.0)
     scale = np.where(luma < skin_lightness, SHADOW_DEPTH + (1.0 - SHADOW_DEPTH) * share ** 2, 1.0)
     return rgb * scale[..., None]
-
-
-def _lab(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(np.clip(rgb, 0, 1).astype(np.float32).reshape(-1, 1, 3), cv2.COLOR_RGB2Lab).reshape(-1, 3)
-
-
-def _lab_statistics(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    lab = _lab(pixels)
-    return lab.mean(0), lab.std(0)
-
-
-def _match_colour(patch: np.ndarray, from_stats, to_stats) -> np.ndarray:
-    """The patch in the still's light and colour, from the two skins' Lab statistics (the driver's where it
-    has its own, the still's).
-
-    Lightness changes as an exposure does: by a factor on luminance, which is a factor on Lab's L + 16 (L is
-    nearly a cube root), the one that takes the driver's skin to the still's; then, on a still whose skin
-    has more texture than the driver's at that exposure (a wrinkled face, a grainy print), its contrast up to
-    twice, never down; highlights pushed past white roll off below it (``_roll_off_highlights``). An
-    additive shift with the skins' spread ratio as gain (Reinhard's transfer) kept a dim driver's mouth a
-    few points of L from a bright still's skin: an open mouth came out a grey slot (lia_taylor driven by
-    `lp_d3`: the mouth at L 47 on skin at 74, where a factor gives 21).
-    The colour channels scale about white by the ratio of the two skins' mean a and b (at most 2), as a
-    tint of the light does, so the driver's near-white teeth stay near white, and a still without colour (a
-    black-and-white photograph) gets a grey mouth. Shifted by the skins' difference instead, teeth turned
-    blue-green on stills paler than the driver (the colourised Einstein, the marble bust: 12 of the 50
-    shared stills with `styletalk_vscodehappy_clip1`, `bench/mouth_colour.py`). The skins' spread of hue
-    is no gain: a few points of Lab, its ratio between two faces is noise (up to 8 on the pairs looked at),
-    and it turned a driver's lower lip magenta on a painting.
-    """
-    (src_mean, src_std), (dst_mean, dst_std) = from_stats, to_stats
-    lab = _lab(patch)
-    exposure = (dst_mean[0] + 16.0) / max(src_mean[0] + 16.0, 1e-3)
-    texture = float(np.clip((dst_std[0] + 1e-3) / (src_std[0] * exposure + 1e-3), 1.0, 2.0))
-
-    def relit(lightness):  # the driver's Lab lightness in the still's light
-        return ((lightness + 16.0) * exposure - 16.0 - dst_mean[0]) * texture + dst_mean[0]
-
-    lab[:, 0] = _roll_off_highlights(relit(lab[:, 0]), float(dst_mean[0]), white=relit(100.0))
-    chroma_gain = np.clip(dst_mean[1:] / np.maximum(src_mean[1:], 1.0), 0.0, 2.0)
-    lab[:, 1:] = (lab[:, 1:] - src_mean[1:]) * chroma_gain + dst_mean[1:]
-    out = cv2.cvtColor(lab.reshape(-1, 1, 3).astype(np.float32), cv2.COLOR_Lab2RGB)
-    return np.clip(out.reshape(patch.shape), 0.0, 1.0)
-
-
-def _roll_off_highlights(lightness: np.ndarray, knee: float, white: float) -> np.ndarray:
-    """Lab lightness above the still's skin (``knee``) compressed so that ``white``, where the transfer took
-    the driver's white, lands on white again, with the slope kept at the knee: a camera's shoulder. A driver
-    filmed darker than a bright still has its exposure raised, and clipped there, its teeth came out one
-    flat white bar with no tooth in it (a studio portrait driven by `styletalk_vscodehappy_clip1`: a quarter
-    of the mouth's patch blown out). Nothing changes where the driver's white stays within white."""
-    room, over = 100.0 - knee, white - knee
-    if over <= room or room <= 0.0:
-        return lightness
-    softness = over * room / (over - room)  # x / (1 + x / softness) takes ``over`` to ``room``
-    above = np.maximum(lightness - knee, 0.0)
-    return np.where(lightness > knee, knee + above / (1.0 + above / softness), lightness)

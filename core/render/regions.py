@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..align import to_opencv
+
 LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)  # Rec. 709 weights: the brightness of region pixels
 
 
@@ -59,3 +61,12 @@ def smoothstep(t: np.ndarray) -> np.ndarray:
     visible kink where the fade starts or ends."""
     t = np.clip(t, 0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
+
+
+def warp_into_box(image: np.ndarray, matrix: np.ndarray, box) -> np.ndarray:
+    """``image`` mapped by ``matrix`` (our pixel convention) into ``box``."""
+    x0, y0, x1, y1 = box
+    local = matrix.copy()
+    local[:, 2] -= (x0, y0)
+    return cv2.warpAffine(image, to_opencv(local), (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REFLECT)
