@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from . import presets
+from .motion import with_eyes_opened
 from .cache import FileCache, cache_key
 from .config import RenderJob
 from .errors import NoFaceError, UnreadableFileError
@@ -46,7 +47,7 @@ def load_driver(job: RenderJob, source: SourceFace, cache: FileCache,
     spec = job.driver
     if spec.startswith("preset:"):
         name = presets.parse_preset(spec)
-        track = presets.preset_track(name, source.crop.landmarks, frames=preset_frame_count(job), seed=job.seed,
+        track = presets.preset_track(name, with_eyes_opened(source.crop.landmarks), frames=preset_frame_count(job), seed=job.seed,
                                      image_size=(job.crop_size, job.crop_size))
         return Driver("preset", track, None, spec, None)
     from .io.sources import is_sequence_pattern, open_frames  # the video decoder loads only for frame drivers

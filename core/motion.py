@@ -52,6 +52,17 @@ MOUTH_REST_WIDEST = 0.45
 # (under the first ratio here), both move towards their mean, all the way once it is at the second. A wink
 # keeps the other eye open and stays a wink.
 BOTH_LIDS_LOWERED = (1.0, 0.7)
+# A still whose eyes are shut (a blink the camera caught, a sleeper): multiplied by a ratio, their opening
+# stays shut whatever the driver does. They open to the driver's typical opening instead, on lids drawn as
+# arcs from the still's closed lid line (``open_shut_lids``), and the renderer paints the eyeballs. Read on
+# both eyes' mean opening (lid gap over eye width), so that a wink stays a wink: shut at the first value or
+# under (the tracker reads closed eyes at 0.02-0.07), apart at the second or over (a downcast look with
+# lids lowered but apart, 0.09 and 0.23; the narrowest open eyes of the 50 shared stills, 0.15 and 0.23).
+SHUT_EYES = (0.06, 0.1)
+# The opening of the eyes a preset's face is given where the still's are shut: about the middle of open
+# eyes' readings.
+OPEN_EYE = 0.28
+UPPER_LID_SHARE = 0.65  # of an open eye's gap that lies above the line between its corners
 # The share of a closing mouth's gap that the upper lip takes; the jaw lifts the lower lip the rest.
 UPPER_LIP_SHARE = 0.3
 # A lip's thickness follows the driver's in proportion (the still's over the driver's at neutral, within
@@ -175,8 +186,13 @@ class MotionTransfer:
         centre = self.src68[rigid].mean(0)
         gains = self.config.gains
         gain_of = np.array([getattr(gains, name) for name in REGIONS])
-        open_src = eye_openness(self.src68)
         open_reference = typical_eye_opening(drv, track.valid)
+        # Opening shut eyes is eye motion: an eyes gain of 0 keeps them shut.
+        shut, up = shut_eyes(self.src68) * min(gains.eyes, 1.0), _face_up(self.src68)
+        src68_open = open_shut_lids(self.src68, _EYES_68_LIDS, shut, open_reference, up)
+        dense_open = (None if self.src_dense is None
+                      else open_shut_lids(self.src_dense, DENSE_LIDS, shut, open_reference, up))
+        open_src = eye_openness(src68_open)
         mode_absolute = self.config.mode == "absolute"
         rest68, rest_dense = self.src68, self.src_dense
         if not mode_absolute and self.config.close_mouth:
@@ -206,12 +222,12 @@ class MotionTransfer:
             head = align.scale_motion(align.compose(to_source, align.compose(pose, align.invert(to_source))),
                                       gains.head, centre)
             if out_dense is None:
-                shape68 = _set_eye_opening(self.src68, rest68 + delta68, ratio, _EYES_68_LIDS)
+                shape68 = _set_eye_opening(src68_open, rest68 + delta68, ratio, _EYES_68_LIDS)
                 out68[out] = align.apply(head, _uncross(shape68, _INNER_LIPS_68))
                 continue
             dense = self._dense_shape(drv_dense, neutral, row, pose, link, delta68, gain_of,
                                       mode_absolute, to_source, rest_dense, lips_dense, maps_dense)
-            dense = _set_eye_opening(self.src_dense, dense, ratio, DENSE_LIDS, self.lid_skins)
+            dense = _set_eye_opening(dense_open, dense, ratio, DENSE_LIDS, self.lid_skins)
             dense = _outside_lips(_uncross(dense, DENSE_INNER_LIPS), self.lip_surround)
             dense = align.apply(head, dense)
             out_dense[out] = dense
@@ -466,6 +482,49 @@ def lid_skin(points: np.ndarray, halves: LoopHalves, upper: bool) -> LidSkin:
     weight = (0.5 + 0.5 * np.cos(np.pi * fade)) * taper * (1.0 if upper else 0.6)
     rows = np.flatnonzero(inside)
     return LidSkin(rows, t[rows], weight[rows])
+
+
+def shut_eyes(landmarks68: np.ndarray) -> float:
+    """How shut a still's eyes are: 0 (apart, a mean opening of ``SHUT_EYES[1]`` or more) to 1 (shut,
+    ``SHUT_EYES[0]`` or less)."""
+    low, high = SHUT_EYES
+    return float(np.clip((high - eye_openness(landmarks68).mean()) / (high - low), 0.0, 1.0))
+
+
+def open_shut_lids(points: np.ndarray, lids, shut: float, opening: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """``points`` with each eye's lids parted, ``shut`` of the way, to an open eye ``opening[eye]`` (lid gap
+    over eye width) wide: the upper lid rises ``UPPER_LID_SHARE`` of what the gap lacks, the lower lid drops
+    the rest, the gap an arc between the corners (``up``: the face's up, unit)."""
+    points = np.array(points, dtype=np.float64)
+    if shut <= 0.0:
+        return points
+    for eye, halves in enumerate(lids):
+        start, end = points[halves.upper[0]], points[halves.upper[-1]]
+        width = float(np.linalg.norm(end - start)) or 1.0
+        axis = (end - start) / width
+        lacking = max(opening[eye] - align.mean_gap(points[list(halves.upper)], points[list(halves.lower)]) / width,
+                      0.0)
+        for indices, share in ((halves.upper, UPPER_LID_SHARE), (halves.lower, UPPER_LID_SHARE - 1.0)):
+            inner = list(indices[1:-1])
+            along = np.clip((points[inner] - start) @ axis / width, 0.0, 1.0)
+            # an arc whose gap a third and two thirds of the way, where eye_openness reads it, is what lacks
+            gap = lacking * width * (np.sin(np.pi * along) / np.sin(np.pi / 3.0)) ** 0.7
+            points[inner] += (shut * share * gap)[:, None] * up
+    return points
+
+
+def with_eyes_opened(landmarks68: np.ndarray) -> np.ndarray:
+    """A still's 68 points with shut eyes parted to ``OPEN_EYE``: the face a preset is drawn on, whose
+    openings then give the still's shut eyes something to open to and to blink from."""
+    return open_shut_lids(landmarks68, _EYES_68_LIDS, shut_eyes(landmarks68), np.full(2, OPEN_EYE),
+                          _face_up(landmarks68))
+
+
+def _face_up(landmarks68: np.ndarray) -> np.ndarray:
+    """The unit vector from the mouth up to the eyes."""
+    eyes = np.mean(align.eye_centres(landmarks68), axis=0)
+    up = eyes - np.asarray(landmarks68, np.float64)[list(ibug68.MOUTH)].mean(axis=0)
+    return up / (np.linalg.norm(up) or 1.0)
 
 
 def _set_eye_opening(source: np.ndarray, shape: np.ndarray, ratio: np.ndarray, lids,

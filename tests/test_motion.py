@@ -123,6 +123,52 @@ def test_two_lids_lowered_unequally_close_alike_but_a_wink_stays(bundled_face):
     assert wink[0] < 0.2 and wink[1] == pytest.approx(1.0, abs=0.05), wink
 
 
+def _shut_still(bundled_face, share=0.0):
+    """The bundled face with its lids lowered to ``share`` of their opening, the dense mesh following."""
+    src68, src_dense = bundled_face["landmarks"], bundled_face["dense"]
+    shut68 = _lids_lowered(src68, share, share)
+    return shut68, src_dense + motion.interpolation_from_68(src68, src_dense) @ (shut68 - src68)
+
+
+def test_a_shut_eyed_still_opens_to_the_drivers_opening_and_blinks_with_it(bundled_face):
+    """Multiplied by the driver's ratio, a shut eye's opening stayed shut all shot. It opens to the driver's
+    typical opening, and a blink closes it again."""
+    src68 = bundled_face["landmarks"]
+    shut68, shut_dense = _shut_still(bundled_face)
+    assert motion.shut_eyes(shut68) == 1.0 and motion.shut_eyes(src68) == 0.0
+    track = _track([src68] * 10 + [_lids_lowered(src68, 0.0, 0.0)])  # the open face drives, then blinks
+    for dense in (None, shut_dense):
+        shapes = motion.MotionTransfer(MotionConfig(neutral="first"), shut68, dense).transfer(track)
+        opened = motion.eye_openness(shapes.landmarks[5])
+        assert np.allclose(opened, motion.eye_openness(src68), rtol=0.15), opened
+        # the blink (the dense lids meet; the 68 points read from them stay a little apart)
+        assert motion.eye_openness(shapes.landmarks[10]).max() < 0.2 * opened.mean()
+        above = shapes.landmarks[5][[37, 38, 43, 44], 1] < shut68[[37, 38, 43, 44], 1] - 1.0
+        assert above.all()  # the upper lids rose
+    still = MotionConfig(neutral="first", gains=MotionGains(eyes=0.0))  # no eye motion: they stay shut
+    kept = motion.MotionTransfer(still, shut68, None).transfer(track)
+    assert np.allclose(motion.eye_openness(kept.landmarks[5]), motion.eye_openness(shut68), atol=0.01)
+
+
+def test_a_shut_eyed_still_driven_by_a_preset_opens_to_a_typical_eye(bundled_face):
+    """A preset is drawn on the still's own face, with its shut eyes opened (``with_eyes_opened``)."""
+    shut68, shut_dense = _shut_still(bundled_face)
+    track = preset_track("blink", motion.with_eyes_opened(shut68), frames=60, seed=1)
+    shapes = motion.MotionTransfer(MotionConfig(), shut68, shut_dense).transfer(track)
+    openings = motion.eye_openness(shapes.landmarks)
+    assert np.allclose(openings[0], motion.OPEN_EYE, atol=0.05), openings[0]
+    assert openings.mean(-1).min() < 0.2 * openings[0].mean()  # and blinks
+
+
+def test_lids_lowered_but_apart_and_a_winking_still_keep_their_eyes(bundled_face):
+    """A downcast look is not a shut eye, and a wink is one eye shut: both keep the still's lids."""
+    src68 = bundled_face["landmarks"]
+    for lowered in (_lids_lowered(src68, 0.45, 0.45), _lids_lowered(src68, 0.0, 1.0)):
+        assert motion.shut_eyes(lowered) == 0.0
+        shapes = motion.MotionTransfer(MotionConfig(neutral="first"), lowered, None).transfer(_track([src68] * 3))
+        assert np.allclose(motion.eye_openness(shapes.landmarks[1]), motion.eye_openness(lowered), atol=0.01)
+
+
 def test_lid_points_sliding_along_the_drivers_lids_leave_the_stills_lid_arc_alone(bundled_face):
     """The driver's lid points slide along its lids (another eye's shape, tracking noise) without the eye
     opening or closing; carried over, the slide bent the still's lid arc and changed its opening."""

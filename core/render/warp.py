@@ -3,7 +3,8 @@
 Identity comes entirely from the still's own pixels, so it cannot drift; it needs no weights, so it is the
 embedded default and the floor every neural model is measured against. Eyes close because the lid
 contours meet, and look where the driver looks because the iris centres are control points (``gaze``);
-the inside of an opening mouth is painted by ``mouth``.
+the inside of an opening mouth is painted by ``mouth``, closing lids by ``eyelids``, and the eyeballs of a
+still's shut eyes as they open by ``eye_opening``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import numpy as np
 from .. import align
 from ..landmarks import ibug68
 from ..landmarks import mediapipe_topology as mpt
+from ..motion import shut_eyes
 from . import crop_frame, gaze
 from . import mesh as warp_mesh
 from . import mouth
 from .base import RenderedFace, SourceFace, TargetFace
+from .eye_opening import DriverEyes, EyeOpener
 from .eyelids import EyelidPainter
 from .glasses import GlassesCarrier, wears_glasses
 from .picture_border import find_picture
@@ -89,6 +92,7 @@ class WarpRenderer:
         self.mouth = mouth.MouthPainter(crop.rgb, control[self.lips.upper], control[self.lips.lower],
                                         control[self.lips.outer])
         self.eyelids = EyelidPainter(crop.rgb, control, self._eye_indices(), self._brow_indices())
+        self.eye_opener = EyeOpener(crop.rgb, control, self._eye_indices(), shut_eyes(crop.landmarks))
         size = source.crop_size
         ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
         self.identity_map = np.stack([xs, ys], axis=-1)
@@ -102,11 +106,13 @@ class WarpRenderer:
         rgb = remap(source.crop.rgb, source_map)
         matte = self._matte(source_map)
 
-        overlays = [self._mouth(target, control_dst), *self.eyelids.paint(control_dst, rgb)]
+        overlays = [self._mouth(target, control_dst), *self.eyelids.paint(control_dst, rgb),
+                    *self._opened_eyes(target, control_dst)]
         overlays = [o for o in overlays if o is not None and o.alpha.size]
         overlay_rgb = overlay_alpha = None
         if overlays:
-            # Straight (not premultiplied) colour: mouth and lids never overlap, so each box is written once.
+            # Straight (not premultiplied) colour: mouth, lids and opened eyes never overlap, so each box is
+            # written once.
             overlay_rgb = np.zeros((size, size, 3), np.float32)
             overlay_alpha = np.zeros((size, size), np.float32)
             for overlay in overlays:
@@ -221,6 +227,14 @@ class WarpRenderer:
             driver = mouth.DriverMouth(target.driver_image, target.driver_landmarks[60:68],
                                        target.driver_landmarks[48:60])
         return self.mouth.paint(control_dst[self.lips.upper], control_dst[self.lips.lower], driver)
+
+    def _opened_eyes(self, target: TargetFace, control_dst: np.ndarray) -> list[Overlay]:
+        if not self.eye_opener.shut:
+            return []
+        driver = None
+        if target.driver_image is not None and target.driver_landmarks is not None:
+            driver = DriverEyes(target.driver_image, (target.driver_landmarks[36:42], target.driver_landmarks[42:48]))
+        return self.eye_opener.paint(control_dst, driver)
 
 
 def _inner_corners(points: np.ndarray, eyes) -> tuple[np.ndarray, np.ndarray]:
