@@ -18,7 +18,8 @@ Per frame:
 4. the head pose, expressed in the still's frame and scaled by the head gain, moves the result.
 In relative mode the expression is added to the still's face at rest: a still with an open mouth (a smile
 with teeth, a vowel) is first closed to the neutral driver frame's opening (``close_mouth``), so its mouth
-closes and opens with the driver's instead of holding open all shot.
+closes and opens with the driver's instead of holding open all shot; a still whose eyes are shut has them
+opened to the driver's typical opening first (``open_shut_lids``; the renderer paints the eyeballs).
 A driver with only 68 points still moves the source's dense mesh: each dense point follows a fixed
 region-aware interpolation of the 68 displacements.
 """
