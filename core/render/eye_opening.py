@@ -83,11 +83,15 @@ class EyeOpener:
         return overlays
 
     def _driver_eye(self, upper: np.ndarray, lower: np.ndarray, box, driver: DriverEyes, eye: int) -> np.ndarray:
-        """The driver's eye mapped from its six iBUG points onto the target lids, in the still's light."""
+        """The driver's eye on the target lids, in the still's light: turned and scaled corner to corner, its
+        lids' middle on theirs. Fitted to the lids as well (an affine), an eye opened less than the driver's
+        was squashed into the slit, its iris flattened; so the lids cut the eye as a narrower eye's do."""
         up, low = align.resample_arc(upper, 4), align.resample_arc(lower, 4)
         target = np.vstack([up, low[2:0:-1]])  # iBUG order: corner, upper lid, corner, lower lid back
         contour = np.asarray(driver.contours[eye], np.float64)
-        patch = warp_into_box(driver.image, align.fit_affine(contour, target), box)
+        matrix = align.fit_similarity(contour[[0, 3]], target[[0, 3]])
+        matrix[:, 2] += target.mean(0) - align.apply(matrix, contour).mean(0)
+        patch = warp_into_box(driver.image, matrix, box)
         ring = _skin_round(driver.image, contour[:4])
         if ring.dtype == np.uint8:  # a video frame: only the patch and the ring are converted
             patch, ring = patch.astype(np.float32) / 255.0, ring.astype(np.float32) / 255.0
