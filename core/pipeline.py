@@ -213,7 +213,8 @@ def _driver_images(driver: Driver, frame_numbers: list[int]):
 
 
 def attach_driver(target: TargetFace, image: np.ndarray, landmarks: np.ndarray) -> None:
-    """Give the renderer the driver's frame and landmarks (for the inside of an opening mouth)."""
+    """Give the renderer the driver's frame and landmarks (for the inside of an opening mouth, and the
+    eyeballs of a still whose eyes are shut)."""
     if np.isfinite(landmarks).all():
         target.driver_image = image
         target.driver_landmarks = landmarks

@@ -27,6 +27,7 @@ from .regions import Overlay, bounding_box, polygon_mask, region_pixels, smooths
 
 OPEN_START, OPEN_FULL = 0.02, 0.06  # lid gap over eye width, past the still's own, where painting fades in
 SKIN_RING = ((0.8, 0.45), (0.55, 0.25))  # skin sampled round an eye between two ellipses (half-axes, eye widths)
+RING_SAMPLES = 1024  # pixels of that skin enough for its mean and spread
 IRIS_RADIUS = 0.21  # of the eye's width (an iris is about 12 mm across an eye about 28 mm wide)
 PUPIL_RADIUS = 0.4  # of the iris's
 IRIS_RAISED = 0.1  # of the lid gap: an iris looking ahead sits a little above the middle, under the upper lid
@@ -155,7 +156,9 @@ def _skin_round(rgb: np.ndarray, upper: np.ndarray) -> np.ndarray:
     outer, inner = (centre + np.outer(a * width * np.cos(turns), axis)
                     + np.outer(b * width * np.sin(turns), [-axis[1], axis[0]]) for a, b in SKIN_RING)
     pixels = region_pixels(rgb, outer, hole=inner)
-    return pixels if len(pixels) >= 8 else rgb.reshape(-1, 3)
+    if len(pixels) < 8:
+        return rgb.reshape(-1, 3)
+    return pixels[::max(1, len(pixels) // RING_SAMPLES)]  # the driver's, every frame: its statistics, not all
 
 
 def _grown_mask(loop: np.ndarray, box, margin: float) -> np.ndarray:
