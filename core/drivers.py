@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from . import presets
-from .motion import with_eyes_opened
 from .cache import FileCache, cache_key
 from .config import RenderJob
 from .errors import NoFaceError, UnreadableFileError
@@ -22,6 +21,7 @@ from .io.provenance import file_sha256
 from .io.read_ahead import read_ahead
 from .landmarks import smooth_track, track_frames
 from .landmarks.track import LandmarkTrack
+from .motion import with_eyes_opened
 from .render.base import SourceFace
 from .version import __version__
 
@@ -47,8 +47,9 @@ def load_driver(job: RenderJob, source: SourceFace, cache: FileCache,
     spec = job.driver
     if spec.startswith("preset:"):
         name = presets.parse_preset(spec)
-        track = presets.preset_track(name, with_eyes_opened(source.crop.landmarks), frames=preset_frame_count(job), seed=job.seed,
-                                     image_size=(job.crop_size, job.crop_size))
+        # Drawn on the still's face with any shut eyes opened, so that the preset has eyes to blink.
+        track = presets.preset_track(name, with_eyes_opened(source.crop.landmarks), frames=preset_frame_count(job),
+                                     seed=job.seed, image_size=(job.crop_size, job.crop_size))
         return Driver("preset", track, None, spec, None)
     from .io.sources import is_sequence_pattern, open_frames  # the video decoder loads only for frame drivers
 

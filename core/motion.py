@@ -503,8 +503,8 @@ def open_shut_lids(points: np.ndarray, lids, shut: float, opening: np.ndarray, u
         start, end = points[halves.upper[0]], points[halves.upper[-1]]
         width = float(np.linalg.norm(end - start)) or 1.0
         axis = (end - start) / width
-        lacking = max(opening[eye] - align.mean_gap(points[list(halves.upper)], points[list(halves.lower)]) / width,
-                      0.0)
+        gap_now = align.mean_gap(points[list(halves.upper)], points[list(halves.lower)]) / width
+        lacking = max(opening[eye] - gap_now, 0.0)
         for indices, share in ((halves.upper, UPPER_LID_SHARE), (halves.lower, UPPER_LID_SHARE - 1.0)):
             inner = list(indices[1:-1])
             along = np.clip((points[inner] - start) @ axis / width, 0.0, 1.0)

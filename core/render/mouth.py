@@ -166,7 +166,8 @@ def lip_edges(driver: DriverMouth) -> np.ndarray:
     steps = [np.arange(int(gap * LIP_EDGE_REACH) + 1) / gap for gap in gaps]  # one-pixel steps
     walks = [inner[p] + t[:, None] * (inner[o] - inner[p]) for (p, o, _), t in zip(columns, steps)]
     colours = lab(_sample(driver.image, np.vstack([np.array(lips), *walks])))  # one lookup for all columns
-    lip_lab, walk_lab = colours[:len(columns)], np.split(colours[len(columns):], np.cumsum([len(t) for t in steps])[:-1])
+    lip_lab = colours[:len(columns)]
+    walk_lab = np.split(colours[len(columns):], np.cumsum([len(t) for t in steps])[:-1])
     for (point, opposite, _), gap, colour, walk in zip(columns, gaps, lip_lab, walk_lab):
         differs = np.linalg.norm(walk - colour, axis=1) > LIP_EDGE_CONTRAST
         lighter = np.nonzero(differs & (walk[:, 0] > colour[0]))[0]

@@ -233,7 +233,8 @@ class WarpRenderer:
             return []
         driver = None
         if target.driver_image is not None and target.driver_landmarks is not None:
-            driver = DriverEyes(target.driver_image, (target.driver_landmarks[36:42], target.driver_landmarks[42:48]))
+            contours = (target.driver_landmarks[36:42], target.driver_landmarks[42:48])
+            driver = DriverEyes(target.driver_image, contours)
         return self.eye_opener.paint(control_dst, driver)
 
 
