@@ -25,7 +25,7 @@ from .. import align
 from .colour_transfer import lab_statistics, match_colour
 from .regions import Overlay, bounding_box, polygon_mask, region_pixels, smoothstep, warp_into_box
 
-OPEN_START, OPEN_FULL = 0.02, 0.06  # lid gap over eye width, past the still's own, where painting fades in
+OPEN_START, OPEN_FULL = 0.0, 0.04  # lid gap over eye width, past the still's own, where painting fades in
 SKIN_RING = ((0.8, 0.45), (0.55, 0.25))  # skin sampled round an eye between two ellipses (half-axes, eye widths)
 RING_SAMPLES = 1024  # pixels of that skin enough for its mean and spread
 IRIS_RADIUS = 0.21  # of the eye's width (an iris is about 12 mm across an eye about 28 mm wide)
