@@ -11,8 +11,9 @@ them: round an eye that shows as a pupil cut straight, or the iris's dark spille
 lips as a torn edge. The triangles with a lip or eye point are not untangled (their openings close and fold
 by design), so this counts them, for every frame of each clip: the triangles with an eye or iris point that
 turned over (beyond the mesh's tolerance) while that eye is open (its opening over ``--open`` of the
-still's), and those with a point of the lips (any of their four rings, inner lips to outer), but for the
-mouth opening's own strips; the frames with any, and their area in crop pixels squared. Last, the
+still's; on a still whose eyes are shut, not those inside the opening, which the eye painter covers), and
+those with a point of the lips (any of their four rings, inner lips to outer), but for the mouth opening's
+own strips; the frames with any, and their area in crop pixels squared. Last, the
 triangles untangling watches (those with no lip or eye point) that it leaves turned over: the raster's
 order settles those, and they show as a straight cut (the chin over the neck, a cheek over the hair).
 """
@@ -59,6 +60,8 @@ def mesh_folds(still: str, clip: str, open_share: float, cache: str | None) -> t
     rows = [list(upper) + list(lower) + ([mpt.FACE_MESH_COUNT + eye] if irises else [])
             for eye, (upper, lower) in enumerate(EYES)]
     of_eye = [np.isin(mesh.triangles, eye_rows).any(axis=1) for eye_rows in rows]
+    if renderer.eye_opener.shut:  # a shut eye's opening, flat on the still, is painted over as it opens
+        of_eye = [of & ~np.isin(mesh.triangles, eye_rows).all(axis=1) for of, eye_rows in zip(of_eye, rows)]
     lips = np.isin(mesh.triangles, mpt.LIP_RING_POINTS).any(axis=1)
     lips &= ~np.isin(mesh.triangles, mpt.INNER_LIP_UPPER + mpt.INNER_LIP_LOWER).all(axis=1)
     still_opening = eye_openness(shot.source.crop.landmarks)

@@ -517,8 +517,13 @@ def open_shut_lids(points: np.ndarray, lids, shut: float, opening: np.ndarray, u
 def with_eyes_opened(landmarks68: np.ndarray) -> np.ndarray:
     """A still's 68 points with shut eyes parted to ``OPEN_EYE``: the face a preset is drawn on, whose
     openings then give the still's shut eyes something to open to and to blink from."""
-    return open_shut_lids(landmarks68, _EYES_68_LIDS, shut_eyes(landmarks68), np.full(2, OPEN_EYE),
-                          _face_up(landmarks68))
+    return with_lids_parted(landmarks68, _EYES_68_LIDS, landmarks68)
+
+
+def with_lids_parted(points: np.ndarray, lids, landmarks68: np.ndarray) -> np.ndarray:
+    """``points`` (the 68 or the dense mesh; ``lids``: each eye's ``LoopHalves`` in them) with the lids of
+    a shut-eyed still (read from its ``landmarks68``) parted to ``OPEN_EYE``."""
+    return open_shut_lids(points, lids, shut_eyes(landmarks68), np.full(2, OPEN_EYE), _face_up(landmarks68))
 
 
 def _face_up(landmarks68: np.ndarray) -> np.ndarray:

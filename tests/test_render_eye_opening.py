@@ -135,6 +135,6 @@ def test_a_blink_caught_by_the_camera_opens_and_dlib_reads_it_open(tmp_path, dri
     pipeline = AnimatePipeline(job)
     shot = pipeline.prepare()
     openings = [dlib_opening(to_uint8(frame.rgb)) for _, frame in pipeline.render_frames(shot, [1, 2, 3])]
-    # now 0.24-0.25 (the video), 0.29-0.32 (the preset); the engine before this kept them shut: 0.11-0.13 and
+    # now 0.24-0.27 (the video), 0.31-0.33 (the preset); the engine before this kept them shut: 0.11-0.13 and
     # 0.14-0.17
     assert min(openings) > 0.19 and min(openings) > 0.7 * real, (openings, real)

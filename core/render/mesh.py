@@ -141,7 +141,7 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
                face_outline: np.ndarray | None = None, contours: np.ndarray | None = None,
                lips: list[tuple[np.ndarray, np.ndarray]] | None = None,
                irises: list[tuple[np.ndarray, np.ndarray, int]] | None = None,
-               frame: crop_frame.MeshFrame | None = None) -> WarpMesh:
+               frame: crop_frame.MeshFrame | None = None, laid_out: np.ndarray | None = None) -> WarpMesh:
     """Rings and a frame around ``control`` (the face landmarks used by the warp) and a triangulation.
 
     ``features``: control indices whose motion untangling must keep, and whose triangles it leaves as they
@@ -153,7 +153,10 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
     last), each as its upper and lower halves, corner to corner (``_lip_triangles``); ``irises``: for each
     eye whose iris centre is a control point, its upper and lower lid halves (corner to corner) and the
     centre's index (``_iris_fan``). ``frame``: the polygon the mesh spans, with every control point inside
-    it, and how its edges give way (``crop_frame``; default: the whole crop, never moving).
+    it, and how its edges give way (``crop_frame``; default: the whole crop, never moving). ``laid_out``:
+    where the control points are triangulated, when not where they are (a shut eye's lids parted: on its
+    closed lid line, Delaunay joined lower-lid points to the skin above the upper lid, and every opening
+    turned those triangles over).
     """
     control = np.asarray(control, dtype=np.float64)
     square = crop_frame.crop_square(crop_size)
@@ -203,7 +206,10 @@ def build_mesh(control: np.ndarray, crop_size: int, features: np.ndarray | None 
     rings = RingAnchors((np.cumsum(keep) - 1)[ring_rows[on_ring]], np.concatenate(ring_anchors)[on_ring],
                         np.concatenate(ring_weights)[on_ring])
     points, follow = points[keep], follow[keep]
-    triangles = _lip_triangles(points, lips) if lips else Delaunay(points).simplices.astype(np.int32)
+    layout = points.copy()
+    if laid_out is not None:
+        layout[: len(control)] = laid_out
+    triangles = _lip_triangles(layout, lips) if lips else Delaunay(layout).simplices.astype(np.int32)
     for upper, lower, centre_index in irises or ():
         triangles = _iris_fan(points, triangles, upper, lower, centre_index)
     # Where a fold survives, the lowest-indexed triangle covers the pixel: face over rings over the frame.

@@ -17,7 +17,7 @@ import numpy as np
 from .. import align
 from ..landmarks import ibug68
 from ..landmarks import mediapipe_topology as mpt
-from ..motion import shut_eyes
+from ..motion import LoopHalves, shut_eyes, with_lids_parted
 from . import crop_frame, gaze
 from . import mesh as warp_mesh
 from . import mouth
@@ -87,12 +87,16 @@ class WarpRenderer:
         self.glasses = self._glasses(crop.rgb, control)
         frame = crop_frame.picture_frame(source.crop_size, source.crop_from_still, find_picture(source.still_rgb),
                                          control, warp_mesh.FRAME_INSET * source.crop_size)
+        shut = shut_eyes(crop.landmarks)
+        # A shut eye is triangulated as if open, so that no triangle spans its lid line.
+        laid_out = (with_lids_parted(control, [LoopHalves(tuple(u), tuple(lo)) for u, lo in self._eye_indices()],
+                                     crop.landmarks) if shut > 0.0 else None)
         self.mesh = warp_mesh.build_mesh(control, source.crop_size, self._feature_indices(), self._outline(),
-                                         self._brow_points(), self.lips.rings, self._iris_fans(), frame)
+                                         self._brow_points(), self.lips.rings, self._iris_fans(), frame, laid_out)
         self.mouth = mouth.MouthPainter(crop.rgb, control[self.lips.upper], control[self.lips.lower],
                                         control[self.lips.outer])
         self.eyelids = EyelidPainter(crop.rgb, control, self._eye_indices(), self._brow_indices())
-        self.eye_opener = EyeOpener(crop.rgb, control, self._eye_indices(), shut_eyes(crop.landmarks))
+        self.eye_opener = EyeOpener(crop.rgb, control, self._eye_indices(), shut)
         size = source.crop_size
         ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
         self.identity_map = np.stack([xs, ys], axis=-1)
