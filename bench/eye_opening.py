@@ -74,5 +74,6 @@ def main() -> None:
         print(f"{'eyes not painted (baseline), ' + what:>54} | {baseline:8.2f} | 1.00")
         print(f"{painted:>54} | {ms:8.2f} | {ms / baseline:.3f}")
 
+
 if __name__ == "__main__":
     main()

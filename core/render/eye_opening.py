@@ -115,12 +115,13 @@ class EyeOpener:
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64) + 0.5
         along = (xs - origin[0]) * axis[0] + (ys - origin[1]) * axis[1]
         across = (xs - origin[0]) * down[0] + (ys - origin[1]) * down[1]
-        order = np.argsort((upper - origin) @ axis)
-        lid_top = np.interp(along, ((upper - origin) @ axis)[order], ((upper - origin) @ down)[order])
+
+        def across_lid(lid, t):  # how far down the lid lies at ``t`` along the eye
+            return (align.polyline_at(lid, t, origin, axis) - origin) @ down
+
+        lid_top = across_lid(upper, along)
         middle = 0.5 * width
-        top = float(np.interp(middle, ((upper - origin) @ axis)[order], ((upper - origin) @ down)[order]))
-        low_order = np.argsort((lower - origin) @ axis)
-        bottom = float(np.interp(middle, ((lower - origin) @ axis)[low_order], ((lower - origin) @ down)[low_order]))
+        top, bottom = float(across_lid(upper, middle)), float(across_lid(lower, middle))
         gap = max(bottom - top, 1.0)
         radius = IRIS_RADIUS * width
         centre = np.array([middle, 0.5 * (top + bottom) - IRIS_RAISED * gap])
