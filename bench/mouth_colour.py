@@ -1,10 +1,12 @@
-"""The painted mouth's colour against the driver's own: highlights clipped, and the teeth's tint.
+"""The painted mouth's colour against the driver's own: shadows crushed, highlights clipped, and the teeth's tint.
 
     OMP_NUM_THREADS=2 .venv/bin/python bench/mouth_colour.py [--clip C] [--frames 40-49] [--stills A B ...]
 
 Renders each still (all shared stills by default) with a driving clip whose teeth show, crop only, and
 measures the pixels inside the target's inner lips; the baseline is the same measure inside the driver's
-inner lips on the same frames:
+inner lips on the same frames, measured once for all stills:
+- near black: the share at 5 of 255 or less in every channel. On a still with more skin texture than the
+  driver the mouth's contrast is raised, and shadows pushed past black lose every shade inside the mouth;
 - near white: the share at 250 of 255 or more in every channel. A driver filmed darker than the still
   has its mouth's exposure raised, and teeth pushed past white lose every gap between them;
 - clipped: the share at 254 or more in some channel;
@@ -32,16 +34,18 @@ INNER_LIPS = list(range(60, 68))
 
 
 def mouth_colour(image: np.ndarray, landmarks68: np.ndarray) -> np.ndarray:
-    """(near white share, clipped share, teeth a, teeth b) inside the inner lips; NaNs when they are shut."""
+    """(near black share, near white share, clipped share, teeth a, teeth b) inside the inner lips; NaNs when
+    they are shut."""
     mask = np.zeros(image.shape[:2], np.uint8)
     cv2.fillPoly(mask, [np.round(landmarks68[INNER_LIPS]).astype(np.int32)], 1)
     inside = to_uint8(image[..., :3])[mask > 0]
     if len(inside) < 20:
-        return np.full(4, np.nan)
+        return np.full(5, np.nan)
     lab = cv2.cvtColor(inside.reshape(-1, 1, 3), cv2.COLOR_RGB2Lab).reshape(-1, 3).astype(np.float64)
     brightest = lab[lab[:, 0] >= np.percentile(lab[:, 0], 90)]
     tint = brightest[:, 1:].mean(0) - 128.0  # 8-bit Lab keeps a and b offset by 128
-    return np.array([(inside.min(-1) >= 250).mean(), (inside.max(-1) >= 254).mean(), *tint])
+    return np.array([(inside.max(-1) <= 5).mean(), (inside.min(-1) >= 250).mean(), (inside.max(-1) >= 254).mean(),
+                     *tint])
 
 
 def main() -> None:
@@ -53,7 +57,8 @@ def main() -> None:
     stills = args.stills or sorted(os.path.basename(p) for p in glob.glob(os.path.join(MEDIA, "stills", "*")))
     driver = os.path.join(MEDIA, "driving", args.clip)
     print(f"{args.clip}, frames {args.frames}; output (driver)")
-    print(f"{'still':45s} {'near white':>15s} {'clipped':>15s} {'teeth a':>13s} {'teeth b':>13s}")
+    print(f"{'still':45s} {'near black':>15s} {'near white':>15s} {'clipped':>15s} {'teeth a':>13s} {'teeth b':>13s}")
+    baseline = None
     with tempfile.TemporaryDirectory() as scratch:
         for still in stills:
             job = RenderJob(sources=[os.path.join(MEDIA, "stills", still)], driver=driver,
@@ -61,15 +66,19 @@ def main() -> None:
                             output=OutputConfig(pattern=os.path.join(scratch, "f.####.png"), paste_back=False))
             pipeline = AnimatePipeline(job)
             shot = pipeline.prepare()
-            rows, track = rows_by_number(shot.shapes.frame_numbers), shot.driver.track
-            track_rows = rows_by_number(track.frame_numbers)
+            rows = rows_by_number(shot.shapes.frame_numbers)
             images = dict(pipeline.render_frames(shot, shot.frame_numbers))
-            drivers = dict(shot.driver.frames.frames(shot.frame_numbers[0], shot.frame_numbers[-1]))
             output = np.nanmean([mouth_colour(images[n].rgb, shot.shapes.landmarks[rows[n]]) for n in images], 0)
-            baseline = np.nanmean([mouth_colour(drivers[n] / 255.0, track.landmarks[track_rows[n]])
-                                   for n in images], 0)
-            print(f"{still:45s} {output[0]:6.3f} ({baseline[0]:5.3f}) {output[1]:6.3f} ({baseline[1]:5.3f}) "
-                  f"{output[2]:5.1f} ({baseline[2]:4.1f}) {output[3]:5.1f} ({baseline[3]:4.1f})", flush=True)
+            if baseline is None:  # the driver's frames and track are every still's
+                drivers = dict(shot.driver.frames.frames(shot.frame_numbers[0], shot.frame_numbers[-1]))
+                track = shot.driver.track
+                track_rows = rows_by_number(track.frame_numbers)
+                baseline = np.nanmean([mouth_colour(drivers[n] / 255.0, track.landmarks[track_rows[n]])
+                                       for n in images], 0)
+            print(f"{still:45s} " + " ".join(f"{value:6.3f} ({base:5.3f})" for value, base in
+                                             zip(output[:3], baseline[:3]))
+                  + " " + " ".join(f"{value:5.1f} ({base:4.1f})" for value, base in zip(output[3:], baseline[3:])),
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -145,6 +145,22 @@ def test_a_drivers_mouth_keeps_its_shadow_dark_on_a_still_smoother_than_the_driv
     assert darkest < 0.45 * _luma(np.array(skin, np.float32)), darkest  # (0.47 of it with the contrast halved)
 
 
+def test_a_drivers_dark_mouth_keeps_its_shades_on_a_still_with_more_texture():
+    """A wrinkled or grainy still raises the driver's contrast (up to twice): its cavity's shades, pushed
+    below black, were clipped into one flat black hole (both shades here at 0). They roll off towards black
+    instead, the darker shade still darker, and the cavity still a deep shadow."""
+    image = _driver_frame()[0]
+    image[108:114, 70:130] = (0.10, 0.02, 0.03)  # the back of the mouth, darker than the cavity round it
+    skin = (0.80, 0.62, 0.52)
+    still = np.full((200, 200, 3), skin, np.float32)
+    still += np.random.default_rng(3).normal(0.0, 0.1, (200, 200, 1)).astype(np.float32)  # heavy texture
+    overlay = _painted_driver_mouth(still, image)
+    cavity, back = (np.median(_luma(overlay.rgb[y0:y1, x0:x1].reshape(-1, 3)))
+                    for y0, y1, x0, x1 in ((10, 13, 30, 90), (15, 18, 50, 80)))
+    assert back > 0.002 and cavity > back + 0.004, (cavity, back)
+    assert cavity < 0.3 * _luma(np.array(skin, np.float32)), cavity
+
+
 def test_a_dim_drivers_mouth_on_a_bright_still_is_dark_with_light_teeth():
     """A driver filmed in dim light (its frame at a third of the light) on a brightly lit still: the transfer
     is an exposure change, so the cavity stays a deep shadow and the teeth lighter than the skin (an additive

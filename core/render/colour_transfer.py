@@ -25,7 +25,9 @@ def match_colour(patch: np.ndarray, from_stats, to_stats) -> np.ndarray:
     Lightness changes as an exposure does: by a factor on luminance, which is a factor on Lab's L + 16 (L is
     nearly a cube root), the one that takes the driver's skin to the still's; then, on a still whose skin
     has more texture than the driver's at that exposure (a wrinkled face, a grainy print), its contrast up to
-    twice, never down; highlights pushed past white roll off below it (``roll_off_highlights``). An
+    twice, never down; highlights pushed past white roll off below it (``roll_off_highlights``), and
+    shadows pushed past black roll off above it (``roll_off_shadows``: clipped, a raised contrast turned an
+    open mouth on a wrinkled or grainy still into one flat black hole). An
     additive shift with the skins' spread ratio as gain (Reinhard's transfer) kept a dim driver's mouth a
     few points of L from a bright still's skin: an open mouth came out a grey slot (lia_taylor driven by
     `lp_d3`: the mouth at L 47 on skin at 74, where a factor gives 21).
@@ -45,7 +47,9 @@ def match_colour(patch: np.ndarray, from_stats, to_stats) -> np.ndarray:
     def relit(lightness):  # the driver's Lab lightness in the still's light
         return ((lightness + 16.0) * exposure - 16.0 - dst_mean[0]) * texture + dst_mean[0]
 
-    values[:, 0] = roll_off_highlights(relit(values[:, 0]), float(dst_mean[0]), white=relit(100.0))
+    knee = float(dst_mean[0])
+    values[:, 0] = roll_off_shadows(roll_off_highlights(relit(values[:, 0]), knee, white=relit(100.0)), knee,
+                                    black=relit(0.0))
     chroma_gain = np.clip(dst_mean[1:] / np.maximum(src_mean[1:], 1.0), 0.0, 2.0)
     values[:, 1:] = (values[:, 1:] - src_mean[1:]) * chroma_gain + dst_mean[1:]
     out = cv2.cvtColor(values.reshape(-1, 1, 3).astype(np.float32), cv2.COLOR_Lab2RGB)
@@ -64,3 +68,9 @@ def roll_off_highlights(lightness: np.ndarray, knee: float, white: float) -> np.
     softness = over * room / (over - room)  # x / (1 + x / softness) takes ``over`` to ``room``
     above = np.maximum(lightness - knee, 0.0)
     return np.where(lightness > knee, knee + above / (1.0 + above / softness), lightness)
+
+
+def roll_off_shadows(lightness: np.ndarray, knee: float, black: float) -> np.ndarray:
+    """Lab lightness below the still's skin (``knee``) compressed so that ``black``, where the transfer took the
+    driver's black, lands on black again: a film's toe, ``roll_off_highlights`` mirrored."""
+    return 100.0 - roll_off_highlights(100.0 - lightness, 100.0 - knee, white=100.0 - black)
