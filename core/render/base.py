@@ -48,6 +48,14 @@ class TargetFace:
     driver_image: np.ndarray | None = None  # the driver's frame (or a crop of it): uint8 or float32 RGB
     driver_landmarks: np.ndarray | None = None  # (68, 2) of the driver in driver_image's pixels
 
+    @property
+    def driver_frame(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The driver's image and its 68 landmarks, where both came with the target: the mouth and eye
+        painters then take what the still cannot show from the driver's own pixels."""
+        if self.driver_image is None or self.driver_landmarks is None:
+            return None
+        return self.driver_image, self.driver_landmarks
+
 
 @dataclass
 class RenderedFace:

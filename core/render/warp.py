@@ -110,8 +110,9 @@ class WarpRenderer:
         rgb = remap(source.crop.rgb, source_map)
         matte = self._matte(source_map)
 
-        overlays = [self._mouth(target, control_dst), *self.eyelids.paint(control_dst, rgb),
-                    *self._opened_eyes(target, control_dst)]
+        driver = target.driver_frame
+        overlays = [self._mouth(control_dst, driver), *self.eyelids.paint(control_dst, rgb),
+                    *self._opened_eyes(control_dst, driver)]
         overlays = [o for o in overlays if o is not None and o.alpha.size]
         overlay_rgb = overlay_alpha = None
         if overlays:
@@ -225,21 +226,16 @@ class WarpRenderer:
         full[full < 1e-3] = 0.0  # float noise of an unmoved mesh is not animation: keep those pixels exact
         return np.clip(full, 0.0, 1.0) * _border_falloff(size)
 
-    def _mouth(self, target: TargetFace, control_dst: np.ndarray) -> Overlay | None:
-        driver = None
-        if target.driver_image is not None and target.driver_landmarks is not None:
-            driver = mouth.DriverMouth(target.driver_image, target.driver_landmarks[60:68],
-                                       target.driver_landmarks[48:60])
-        return self.mouth.paint(control_dst[self.lips.upper], control_dst[self.lips.lower], driver)
+    def _mouth(self, control_dst: np.ndarray, driver) -> Overlay | None:
+        """``driver``: the driver's image and 68 landmarks (``TargetFace.driver_frame``), or None."""
+        shown = None if driver is None else mouth.DriverMouth(driver[0], driver[1][60:68], driver[1][48:60])
+        return self.mouth.paint(control_dst[self.lips.upper], control_dst[self.lips.lower], shown)
 
-    def _opened_eyes(self, target: TargetFace, control_dst: np.ndarray) -> list[Overlay]:
+    def _opened_eyes(self, control_dst: np.ndarray, driver) -> list[Overlay]:
         if not self.eye_opener.shut:
             return []
-        driver = None
-        if target.driver_image is not None and target.driver_landmarks is not None:
-            contours = (target.driver_landmarks[36:42], target.driver_landmarks[42:48])
-            driver = DriverEyes(target.driver_image, contours)
-        return self.eye_opener.paint(control_dst, driver)
+        shown = None if driver is None else DriverEyes(driver[0], (driver[1][36:42], driver[1][42:48]))
+        return self.eye_opener.paint(control_dst, shown)
 
 
 def _inner_corners(points: np.ndarray, eyes) -> tuple[np.ndarray, np.ndarray]:
