@@ -52,7 +52,7 @@ def main() -> None:
         for n in shot.frame_numbers:
             target = TargetFace(n, shapes.landmarks[rows[n]], None if shapes.dense is None else shapes.dense[rows[n]])
             if with_driver:
-                attach_driver(target, images[n], track.landmarks[track_rows[n]])
+                attach_driver(target, images[n], track.landmarks[track_rows[n]], shot.driver_neutral)
             made.append(target)
         return made
 

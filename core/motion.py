@@ -152,6 +152,7 @@ class TargetShapes:
     landmarks: np.ndarray  # (F, 68, 2)
     dense: np.ndarray | None  # (F, 478, 2)
     frame_numbers: np.ndarray  # (F,)
+    neutral_frame: int | None = None  # the driver frame the motion is measured from (the whole track's)
 
 
 class MotionTransfer:
@@ -235,7 +236,7 @@ class MotionTransfer:
             out68[out] = mpt.to_ibug68(dense)
         return TargetShapes(out68.astype(np.float32),
                             None if out_dense is None else out_dense.astype(np.float32),
-                            track.frame_numbers[rows])
+                            track.frame_numbers[rows], int(track.frame_numbers[neutral]))
 
     # ------------------------------------------------------------------------------------ helpers
     def _dense_regions(self) -> np.ndarray:

@@ -69,6 +69,7 @@ class PreparedShot:
     renderer: FaceRenderer
     frame_numbers: list[int]  # the frames this run renders: the shot's, or the chunk's
     shot_frame_numbers: list[int] = field(default_factory=list)  # the whole shot's
+    driver_neutral: tuple[np.ndarray, np.ndarray] | None = None  # see ``TargetFace.driver_neutral``
 
     @property
     def is_whole_shot(self) -> bool:
@@ -118,7 +119,8 @@ class AnimatePipeline:
         crop = source.crop
         shapes = MotionTransfer(job.motion, crop.landmarks, crop.dense).transfer(driver.track, frame_numbers)
         renderer.prepare(source)
-        return PreparedShot(source, driver, shapes, renderer, frame_numbers, shot)
+        return PreparedShot(source, driver, shapes, renderer, frame_numbers, shot,
+                            _driver_neutral(driver, shapes.neutral_frame))
 
     def render_frames(self, shot: PreparedShot, frame_numbers: list[int]) -> Iterator[tuple[int, PastedFrame]]:
         """Yield (frame number, full frame) for each requested frame, in order."""
@@ -139,7 +141,7 @@ class AnimatePipeline:
                                     None if shot.shapes.dense is None else shot.shapes.dense[row])
                 image = next(driver_images) if driver_images is not None else None
                 if image is not None:
-                    attach_driver(target, image, track.landmarks[track_rows[number]])
+                    attach_driver(target, image, track.landmarks[track_rows[number]], shot.driver_neutral)
                 yield number, output(shot.renderer.render(target))
         finally:
             if driver_images is not None:  # a cancelled or failed render stops the decoding thread now
@@ -212,9 +214,22 @@ def _driver_images(driver: Driver, frame_numbers: list[int]):
     return read_ahead(images())
 
 
-def attach_driver(target: TargetFace, image: np.ndarray, landmarks: np.ndarray) -> None:
+def _driver_neutral(driver: Driver, number: int | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """The driver's neutral frame (decoded on its own, so a farm chunk reads the same one) and its landmarks;
+    None for a driver without frames."""
+    if driver.frames is None or number is None:
+        return None
+    landmarks = driver.track.landmarks[rows_by_number(driver.track.frame_numbers)[number]]
+    if not np.isfinite(landmarks).all():
+        return None
+    return driver.frames.frame(number), landmarks
+
+
+def attach_driver(target: TargetFace, image: np.ndarray, landmarks: np.ndarray,
+                  neutral: tuple[np.ndarray, np.ndarray] | None = None) -> None:
     """Give the renderer the driver's frame and landmarks (for the inside of an opening mouth, and the
-    eyeballs of a still whose eyes are shut)."""
+    eyeballs of a still whose eyes are shut), and its neutral frame (``PreparedShot.driver_neutral``)."""
     if np.isfinite(landmarks).all():
         target.driver_image = image
         target.driver_landmarks = landmarks
+        target.driver_neutral = neutral

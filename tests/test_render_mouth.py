@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from portrait_animator.io.colour import linear_to_srgb, srgb_to_linear
-from portrait_animator.render.mouth import DriverMouth, MouthPainter, lip_edges
+from portrait_animator.render.mouth import DriverMouth, MouthPainter, driver_skin, lip_edges
 from portrait_animator.render.mouth_interior import synthetic_interior
 
 SKIN = (0.80, 0.62, 0.52)
@@ -159,6 +159,28 @@ def test_a_drivers_dark_mouth_keeps_its_shades_on_a_still_with_more_texture():
                     for y0, y1, x0, x1 in ((10, 13, 30, 90), (15, 18, 50, 80)))
     assert back > 0.002 and cavity > back + 0.004, (cavity, back)
     assert cavity < 0.3 * _luma(np.array(skin, np.float32)), cavity
+
+
+def test_a_drivers_mouth_keeps_its_colour_when_the_skin_round_it_changes():
+    """The colour transfer reads the driver's skin on its neutral frame, not on each frame: the skin round a
+    moving mouth takes in chin shadow as the mouth opens, and read frame by frame the painted mouth's
+    exposure and contrast pumped with it."""
+    image, inner, outer = _driver_frame()
+    shadowed = image.copy()
+    shadowed[140:175] *= 0.6  # a shadow across the chin, below the lips, where the ring reaches
+    rgb, upper, lower, still_outer = _closed_still(np.full((200, 200, 3), SKIN, np.float32)
+                                                   + np.random.default_rng(4).normal(0.0, 0.06, (200, 200, 3)))
+    painter = MouthPainter(rgb, upper, lower, still_outer)
+    opened = lower + [0.0, 30.0] * np.sin(np.linspace(0.0, np.pi, len(lower)))[:, None]
+
+    def painted(frame, skin):
+        overlay = painter.paint(upper, opened, DriverMouth(frame, inner, outer, skin))
+        return overlay.rgb[overlay.alpha > 0.5]
+
+    neutral = driver_skin(image, outer)
+    np.testing.assert_array_equal(painted(shadowed, neutral), painted(image, neutral))
+    change = np.abs(painted(shadowed, None) - painted(image, None)).mean()  # read from each frame's own ring
+    assert change > 0.02, change
 
 
 def test_a_dim_drivers_mouth_on_a_bright_still_is_dark_with_light_teeth():

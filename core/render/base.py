@@ -47,6 +47,9 @@ class TargetFace:
     dense: np.ndarray | None = None  # (478, 2) float32 when the source has a dense mesh
     driver_image: np.ndarray | None = None  # the driver's frame (or a crop of it): uint8 or float32 RGB
     driver_landmarks: np.ndarray | None = None  # (68, 2) of the driver in driver_image's pixels
+    # The driver's neutral frame and its 68 landmarks, the same for every frame of a shot: the painters take
+    # the driver's skin colour and light from it (a frame's own skin round the mouth changes with the mouth).
+    driver_neutral: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def driver_frame(self) -> tuple[np.ndarray, np.ndarray] | None:

@@ -5,7 +5,7 @@ eyeball between them, and the warp would fill the opening with the lid line stre
 is painted, as the mouth's interior is:
 
 - from the driving video's own eye when there is one: the driver's eye set between the target lids and
-  shown in the still's light and colour (``colour_transfer``), so it blinks, glances and squints as the
+  shown in the still's light and colour (``colour_transfer``, from the driver's skin on its neutral frame), so it blinks, glances and squints as the
   driver's does. Its iris is the driver's colour: the still never showed the sitter's;
 - otherwise (a preset, a landmark file) a drawn eye: a white in the still's light, shaded under the upper
   lid and its lashes, a dark iris with a darker rim, looking ahead, a pupil and a catchlight.
@@ -44,6 +44,7 @@ class DriverEyes:
 
     image: np.ndarray  # (H, W, 3) uint8 or float32 in [0, 1]
     contours: tuple[np.ndarray, np.ndarray]  # (6, 2) each
+    skins: tuple | None = None  # each eye's skin in the driver (``driver_skin``); None: this image's
 
 
 class EyeOpener:
@@ -93,10 +94,10 @@ class EyeOpener:
         matrix = align.fit_similarity(contour[[0, 3]], target[[0, 3]])
         matrix[:, 2] += target.mean(0) - align.apply(matrix, contour).mean(0)
         patch = warp_into_box(driver.image, matrix, box)
-        ring = _skin_round(driver.image, contour[:4])
-        if ring.dtype == np.uint8:  # a video frame: only the patch and the ring are converted
-            patch, ring = patch.astype(np.float32) / 255.0, ring.astype(np.float32) / 255.0
-        return match_colour(patch, lab_statistics(ring), self.skin_lab[eye])
+        if patch.dtype == np.uint8:  # a video frame: only the patch is converted
+            patch = patch.astype(np.float32) / 255.0
+        skin = driver.skins[eye] if driver.skins is not None else driver_skin(driver.image, contour)
+        return match_colour(patch, skin, self.skin_lab[eye])
 
     def _drawn_eye(self, upper: np.ndarray, lower: np.ndarray, box, eye: int) -> np.ndarray:
         """A white, an iris and a pupil looking ahead, in the still's light and colour."""
@@ -141,6 +142,13 @@ class EyeOpener:
 
 def _width(upper: np.ndarray) -> float:
     return float(np.linalg.norm(upper[-1] - upper[0])) or 1.0
+
+
+def driver_skin(image: np.ndarray, contour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Lab statistics of a driver's skin round one eye (``contour``, iBUG order), which the colour
+    transfer takes to the still's; from the driver's neutral frame, so that they hold still over a shot."""
+    ring = _skin_round(image, np.asarray(contour, np.float64)[:4])
+    return lab_statistics(ring.astype(np.float32) / 255.0 if ring.dtype == np.uint8 else ring)
 
 
 def _skin_round(rgb: np.ndarray, upper: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ from ..landmarks import mediapipe_topology as mpt
 from ..motion import LoopHalves, shut_eyes, with_lids_parted
 from . import crop_frame, gaze
 from . import mesh as warp_mesh
-from . import mouth
+from . import eye_opening, mouth
 from .base import RenderedFace, SourceFace, TargetFace
 from .eye_opening import DriverEyes, EyeOpener
 from .eyelids import EyelidPainter
@@ -71,6 +71,7 @@ class WarpRenderer:
         self.source: SourceFace | None = None
         self.glasses_mode = glasses
         self.glasses: GlassesCarrier | None = None  # set by prepare() for the still
+        self._neutral_skins = None  # (the driver's neutral image, its skin round the mouth, round each eye)
 
     def describe(self) -> dict:
         return {"renderer": self.name, "checkpoint": None}
@@ -111,8 +112,9 @@ class WarpRenderer:
         matte = self._matte(source_map)
 
         driver = target.driver_frame
-        overlays = [self._mouth(control_dst, driver), *self.eyelids.paint(control_dst, rgb),
-                    *self._opened_eyes(control_dst, driver)]
+        skins = self._driver_skins(target.driver_neutral)
+        overlays = [self._mouth(control_dst, driver, skins[0]), *self.eyelids.paint(control_dst, rgb),
+                    *self._opened_eyes(control_dst, driver, skins[1])]
         overlays = [o for o in overlays if o is not None and o.alpha.size]
         overlay_rgb = overlay_alpha = None
         if overlays:
@@ -226,16 +228,29 @@ class WarpRenderer:
         full[full < 1e-3] = 0.0  # float noise of an unmoved mesh is not animation: keep those pixels exact
         return np.clip(full, 0.0, 1.0) * _border_falloff(size)
 
-    def _mouth(self, control_dst: np.ndarray, driver) -> Overlay | None:
-        """``driver``: the driver's image and 68 landmarks (``TargetFace.driver_frame``), or None."""
-        shown = None if driver is None else mouth.DriverMouth(driver[0], driver[1][60:68], driver[1][48:60])
+    def _mouth(self, control_dst: np.ndarray, driver, skin) -> Overlay | None:
+        """``driver``: the driver's image and 68 landmarks (``TargetFace.driver_frame``), or None; ``skin``:
+        the driver's skin round its mouth on its neutral frame, or None (this frame's)."""
+        shown = (None if driver is None
+                 else mouth.DriverMouth(driver[0], driver[1][60:68], driver[1][48:60], skin))
         return self.mouth.paint(control_dst[self.lips.upper], control_dst[self.lips.lower], shown)
 
-    def _opened_eyes(self, control_dst: np.ndarray, driver) -> list[Overlay]:
+    def _opened_eyes(self, control_dst: np.ndarray, driver, skins) -> list[Overlay]:
         if not self.eye_opener.shut:
             return []
-        shown = None if driver is None else DriverEyes(driver[0], (driver[1][36:42], driver[1][42:48]))
+        shown = None if driver is None else DriverEyes(driver[0], (driver[1][36:42], driver[1][42:48]), skins)
         return self.eye_opener.paint(control_dst, shown)
+
+    def _driver_skins(self, neutral: tuple[np.ndarray, np.ndarray] | None):
+        """The driver's skin round its mouth and round each eye on its neutral frame (worked out on the
+        shot's first frame), which the painted mouth and eyes take to the still's; (None, None) without one."""
+        if neutral is None:
+            return None, None
+        image, landmarks = neutral
+        if self._neutral_skins is None or self._neutral_skins[0] is not image:
+            eyes = tuple(eye_opening.driver_skin(image, landmarks[a:a + 6]) for a in (36, 42))
+            self._neutral_skins = (image, mouth.driver_skin(image, landmarks[48:60]), eyes)
+        return self._neutral_skins[1:]
 
 
 def _inner_corners(points: np.ndarray, eyes) -> tuple[np.ndarray, np.ndarray]:
