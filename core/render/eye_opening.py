@@ -5,8 +5,9 @@ eyeball between them, and the warp would fill the opening with the lid line stre
 is painted, as the mouth's interior is:
 
 - from the driving video's own eye when there is one: the driver's eye set between the target lids and
-  shown in the still's light and colour (``colour_transfer``, from the driver's skin on its neutral frame), so it blinks, glances and squints as the
-  driver's does. Its iris is the driver's colour: the still never showed the sitter's;
+  shown in the still's light and colour (``colour_transfer``, from the driver's skin on its neutral
+  frame), so it blinks, glances and squints as the driver's does. Its iris is the driver's colour: the
+  still never showed the sitter's;
 - otherwise (a preset, a landmark file) a drawn eye: a white in the still's light, shaded under the upper
   lid and its lashes, a dark iris with a darker rim, looking ahead, a pupil and a catchlight.
 

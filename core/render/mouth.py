@@ -5,8 +5,8 @@ the gap; on a smiling still it is the teeth, stretched tall. So the mouth interi
 
 1. the cavity: the driving video's own mouth, aligned to the target lips (its lower lip taken from where
    the image shows it ends, ``lip_edges``) and colour-matched from the driver's skin (read on its neutral
-   frame, ``driver_skin``) to the still's, when there is a driving video; otherwise a synthesised interior (upper and lower teeth, a dark mouth, the tongue;
-   ``mouth_interior``) in the still's colours;
+   frame, ``driver_skin``) to the still's, when there is a driving video; otherwise a synthesised
+   interior (upper and lower teeth, a dark mouth, the tongue; ``mouth_interior``) in the still's colours;
 2. on top, when the still shows its own teeth (its lips are parted and part of the gap is lighter than
    the lips), those teeth: the part of the still's mouth opening next to the upper lip follows the upper
    lip along its length, the part next to the lower lip follows the lower lip, so teeth move with the jaw
