@@ -8,8 +8,10 @@ import numpy as np
 
 
 def lab(rgb: np.ndarray) -> np.ndarray:
-    """(N, 3) CIE Lab of RGB in [0, 1] (any shape with 3 channels last)."""
-    return cv2.cvtColor(np.clip(rgb, 0, 1).astype(np.float32).reshape(-1, 1, 3), cv2.COLOR_RGB2Lab).reshape(-1, 3)
+    """(N, 3) CIE Lab of RGB, uint8 or in [0, 1] (any shape with 3 channels last): a video frame's pixels
+    are converted here, not by each caller."""
+    unit = rgb.astype(np.float32) / 255.0 if rgb.dtype == np.uint8 else np.clip(rgb, 0, 1).astype(np.float32)
+    return cv2.cvtColor(unit.reshape(-1, 1, 3), cv2.COLOR_RGB2Lab).reshape(-1, 3)
 
 
 def lab_statistics(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -19,8 +21,8 @@ def lab_statistics(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def match_colour(patch: np.ndarray, from_stats, to_stats) -> np.ndarray:
-    """The patch in the still's light and colour, from the two skins' Lab statistics (the driver's where it
-    has its own, the still's).
+    """The patch (uint8 or float in [0, 1]) in the still's light and colour, as float in [0, 1], from the two
+    skins' Lab statistics (the driver's where it has its own, the still's).
 
     Lightness changes as an exposure does: by a factor on luminance, which is a factor on Lab's L + 16 (L is
     nearly a cube root), the one that takes the driver's skin to the still's; then, on a still whose skin

@@ -95,8 +95,6 @@ class EyeOpener:
         matrix = align.fit_similarity(contour[[0, 3]], target[[0, 3]])
         matrix[:, 2] += target.mean(0) - align.apply(matrix, contour).mean(0)
         patch = warp_into_box(driver.image, matrix, box)
-        if patch.dtype == np.uint8:  # a video frame: only the patch is converted
-            patch = patch.astype(np.float32) / 255.0
         skin = driver.skins[eye] if driver.skins is not None else driver_skin(driver.image, contour)
         return match_colour(patch, skin, self.skin_lab[eye])
 
@@ -148,8 +146,7 @@ def _width(upper: np.ndarray) -> float:
 def driver_skin(image: np.ndarray, contour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The Lab statistics of a driver's skin round one eye (``contour``, iBUG order), which the colour
     transfer takes to the still's; from the driver's neutral frame, so that they hold still over a shot."""
-    ring = _skin_round(image, np.asarray(contour, np.float64)[:4])
-    return lab_statistics(ring.astype(np.float32) / 255.0 if ring.dtype == np.uint8 else ring)
+    return lab_statistics(_skin_round(image, np.asarray(contour, np.float64)[:4]))
 
 
 def _skin_round(rgb: np.ndarray, upper: np.ndarray) -> np.ndarray:

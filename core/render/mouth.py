@@ -134,8 +134,6 @@ class MouthPainter:
         target_68 = np.vstack([up, low[3:0:-1]])
         matrix = align.fit_affine(lip_edges(driver), target_68)
         patch = warp_into_box(driver.image, matrix, box)
-        if patch.dtype == np.uint8:  # a video frame: only the patch is converted
-            patch = patch.astype(np.float32) / 255.0
         skin = driver.skin if driver.skin is not None else driver_skin(driver.image, driver.outer)
         matched = match_colour(patch, skin, self.skin_lab)
         return _deepen_shadows(matched, float(self.skin_lab[0][0]) / 100.0)
@@ -250,8 +248,7 @@ def driver_skin(image: np.ndarray, outer: np.ndarray) -> tuple[np.ndarray, np.nd
     moving mouth takes in more chin and shadow as it opens, and the painted mouth's contrast pumped with it
     (the girl with book driven by `retalking_face4`: the contrast gain 1.51 on average, 0.29 its spread over
     the frames)."""
-    ring = _ring_pixels(image, np.asarray(outer, np.float64))
-    return lab_statistics(ring.astype(np.float32) / 255.0 if ring.dtype == np.uint8 else ring)
+    return lab_statistics(_ring_pixels(image, np.asarray(outer, np.float64)))
 
 
 def _ring_pixels(rgb: np.ndarray, loop: np.ndarray) -> np.ndarray:

@@ -248,7 +248,8 @@ class WarpRenderer:
             return None, None
         image, landmarks = neutral
         if self._neutral_skins is None or self._neutral_skins[0] is not image:
-            eyes = tuple(eye_opening.driver_skin(image, landmarks[a:a + 6]) for a in (36, 42))
+            eyes = (tuple(eye_opening.driver_skin(image, landmarks[a:a + 6]) for a in (36, 42))
+                    if self.eye_opener.shut else None)  # only a still with shut eyes paints the driver's
             self._neutral_skins = (image, mouth.driver_skin(image, landmarks[48:60]), eyes)
         return self._neutral_skins[1:]
 
