@@ -4,7 +4,7 @@
 
 CLIP is a clip of the shared media's driving folder, a landmark file by its absolute path, or a procedural
 driver (``preset:talk``); the motion of drivers with 68 points alone (presets, the rig's landmark files)
-reaches the dense mesh through ``motion.interpolation_from_68``.
+reaches the dense mesh through ``motion.dense.interpolation_from_68``.
 
 A turned-over triangle maps two places of the still onto the same pixels and the raster keeps one of
 them: round an eye that shows as a pupil cut straight, or the iris's dark spilled over a lid; round the

@@ -7,6 +7,11 @@ from portrait_animator import align, motion
 from portrait_animator.config import MotionConfig, MotionGains
 from portrait_animator.landmarks import mediapipe_topology as mpt
 from portrait_animator.landmarks.track import LandmarkTrack
+from portrait_animator.motion.dense import interpolation_from_68
+from portrait_animator.motion.eyes import OPEN_EYE
+from portrait_animator.motion.lip_push import LIP_SKIN_KEPT, OUTER_LIP_LOOP, PUSH_REACH, lip_surround
+from portrait_animator.motion.mouth_rest import MOUTH_REST_WIDEST
+from portrait_animator.motion.neutral import choose_neutral
 from portrait_animator.presets import preset_track
 
 
@@ -72,7 +77,7 @@ def test_a_driver_blink_closes_the_stills_eyes_fully(bundled_face, with_dense_dr
     closed_row = int(np.argmin(eyes))
     assert eyes[closed_row] < 0.2 * eyes[0]  # the preset really blinks
     if with_dense_driver:  # the same blink given as a dense track: lids moved by the 68-point interpolation
-        weights = motion.interpolation_from_68(src68, src_dense)
+        weights = interpolation_from_68(src68, src_dense)
         dense = np.stack([src_dense + weights @ (f - src68) for f in track.landmarks.astype(np.float64)])
         track = LandmarkTrack(track.landmarks, track.confidence, track.frame_numbers, dense=dense, meta=track.meta)
     shapes = motion.MotionTransfer(MotionConfig(), src68, src_dense).transfer(track)
@@ -127,7 +132,7 @@ def _shut_still(bundled_face, share=0.0):
     """The bundled face with its lids lowered to ``share`` of their opening, the dense mesh following."""
     src68, src_dense = bundled_face["landmarks"], bundled_face["dense"]
     shut68 = _lids_lowered(src68, share, share)
-    return shut68, src_dense + motion.interpolation_from_68(src68, src_dense) @ (shut68 - src68)
+    return shut68, src_dense + interpolation_from_68(src68, src_dense) @ (shut68 - src68)
 
 
 def test_a_shut_eyed_still_opens_to_the_drivers_opening_and_blinks_with_it(bundled_face):
@@ -156,7 +161,7 @@ def test_a_shut_eyed_still_driven_by_a_preset_opens_to_a_typical_eye(bundled_fac
     track = preset_track("blink", motion.with_eyes_opened(shut68), frames=60, seed=1)
     shapes = motion.MotionTransfer(MotionConfig(), shut68, shut_dense).transfer(track)
     openings = motion.eye_openness(shapes.landmarks)
-    assert np.allclose(openings[0], motion.OPEN_EYE, atol=0.05), openings[0]
+    assert np.allclose(openings[0], OPEN_EYE, atol=0.05), openings[0]
     assert openings.mean(-1).min() < 0.2 * openings[0].mean()  # and blinks
 
 
@@ -216,7 +221,7 @@ def test_a_lip_moved_past_the_skin_beside_it_pushes_that_skin_along(bundled_face
     column = [17, 18, 200, 199, 175, 152]  # from the lower lip's middle down to the chin
     gaps, still_gaps = np.diff(out[column, 1]), np.diff(src_dense[column, 1])
     assert (gaps > 0.0).all(), gaps  # still in order from the lip to the chin
-    assert out[18, 1] - out[17, 1] >= motion.LIP_SKIN_KEPT * (src_dense[18, 1] - src_dense[17, 1]) - 0.5
+    assert out[18, 1] - out[17, 1] >= LIP_SKIN_KEPT * (src_dense[18, 1] - src_dense[17, 1]) - 0.5
     forehead = [10, 151, 9]
     np.testing.assert_allclose(out[forehead], src_dense[forehead], atol=0.05)
 
@@ -235,19 +240,19 @@ def test_a_lopsided_pout_pushes_only_the_skin_the_lips_come_close_to(bundled_fac
     pout[lips] = centre + ((src_dense[lips] - centre) * [0.4, 1.5]) @ turn.T
     shapes = motion.MotionTransfer(MotionConfig(neutral="first"), src68, src_dense).transfer(
         _track([src68, mpt.to_ibug68(pout)], [src_dense, pout]))
-    surround = motion.lip_surround(src_dense)
+    surround = lip_surround(src_dense)
     skin = src_dense[surround.indices]  # the driver moved the lips alone
-    loop = pout[motion.OUTER_LIP_LOOP]
+    loop = pout[OUTER_LIP_LOOP]
     edges = np.roll(loop, -1, axis=0) - loop
     rel = skin[:, None] - loop[None]
     along = np.clip((rel * edges).sum(-1) / (edges ** 2).sum(-1), 0.0, 1.0)
     distance = np.linalg.norm(rel - along[..., None] * edges, axis=-1).min(axis=1)
     distance[align.inside_polygon(skin, loop)] *= -1.0
-    lacking = motion.LIP_SKIN_KEPT * surround.distance - distance
+    lacking = LIP_SKIN_KEPT * surround.distance - distance
     moved = np.linalg.norm(shapes.dense[1][surround.indices] - skin, axis=1)
     assert (lacking > 0.0).any()  # the pout does come close to some skin
     assert (moved[lacking > 0.0] > 0.0).all()
-    assert (moved <= motion.PUSH_REACH * np.maximum(lacking, 0.0) + 1e-6).all(), moved.max()
+    assert (moved <= PUSH_REACH * np.maximum(lacking, 0.0) + 1e-6).all(), moved.max()
 
 
 def test_a_lip_pushes_the_face_outline_as_a_curve(bundled_face):
@@ -413,9 +418,9 @@ def test_auto_neutral_prefers_a_closed_mouth(bundled_face):
         f[[56, 57, 58, 65, 66, 67]] += [0.0, 14.0 if k != 7 else 0.0]
         frames.append(f)
     track = _track(frames)
-    assert motion.choose_neutral(track, "auto") == 7
-    assert motion.choose_neutral(track, "first") == 0
-    assert motion.choose_neutral(track, "3") == 2
+    assert choose_neutral(track, "auto") == 7
+    assert choose_neutral(track, "first") == 0
+    assert choose_neutral(track, "3") == 2
 
 
 def test_frames_without_a_face_hold_the_nearest_pose(bundled_face):
@@ -443,7 +448,7 @@ def test_an_open_mouthed_still_closes_with_the_driver_and_reopens_with_it(bundle
     # further, and the driver is the bundled face itself, whose neutral frame has the smile's opening.
     open68, open_dense = _jaw_dropped(bundled_face["landmarks"], bundled_face["dense"], 20.0)
     neutral_opening = motion.mouth_openness(bundled_face["landmarks"])
-    assert neutral_opening + 0.1 < motion.mouth_openness(open68) < motion.MOUTH_REST_WIDEST
+    assert neutral_opening + 0.1 < motion.mouth_openness(open68) < MOUTH_REST_WIDEST
     _, d68, ddense = _driver_face(bundled_face, scale=0.5, angle=0.0, shift=(0.0, 0.0))
     opened68, opened_dense = _jaw_dropped(d68, ddense, 8.0)  # the driver opens by 16 px at the still's scale
     track = _track([d68, opened68], [ddense, opened_dense])
@@ -475,7 +480,7 @@ def test_a_shouting_still_keeps_its_opening(bundled_face):
     """Past MOUTH_REST_WIDEST (a shout) the still keeps its own opening: folded shut, so tall a mouth would
     reopen in long thin strips."""
     open68, open_dense = _jaw_dropped(bundled_face["landmarks"], bundled_face["dense"], 60.0)
-    assert motion.mouth_openness(open68) > motion.MOUTH_REST_WIDEST
+    assert motion.mouth_openness(open68) > MOUTH_REST_WIDEST
     _, d68, ddense = _driver_face(bundled_face)
     shapes = motion.MotionTransfer(MotionConfig(neutral="first"), open68, open_dense).transfer(
         _track([d68, d68], [ddense, ddense]))

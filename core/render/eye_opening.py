@@ -1,6 +1,6 @@
 """The eyeballs of a still whose eyes are shut, painted where the warp has only the closed lid to stretch.
 
-Motion parts a shut eye's lids to the driver's typical opening (``motion.open_shut_lids``); the still has no
+Motion parts a shut eye's lids to the driver's typical opening (``motion.eyes.open_shut_lids``); the still has no
 eyeball between them, and the warp would fill the opening with the lid line stretched tall. So the eyeball
 is painted, as the mouth's interior is:
 
