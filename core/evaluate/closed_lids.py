@@ -5,6 +5,8 @@ later frame the real video shows what the output should be. On the frames where 
 tracker's opening under a share of its median), the eye regions of the rendered crop are compared with the
 real frame mapped into the same crop. The baseline is the warp alone on the same frames (the still's lid
 stretched over the eye, nothing painted): the lid painter is worth its pixels only where it beats that.
+The painted lid's lightness against the real lid's says whether the painter's light is right on the whole
+(a lid painted darker than the real one reads as an open eye or a bruise) where the error alone cannot.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from ..landmarks.track import rows_by_number
 from ..motion import eye_openness
 from ..pipeline import AnimatePipeline
 from ..render.base import TargetFace
+from ..render.colour_transfer import lab
 from ..render.warp import remap
+
+PAINTED = 0.7  # the lid's lightness is compared where the painted overlay covers at least this much
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class ClosingEyes:
     frames: int
     warp_error: float  # the warp alone
     render_error: float  # the renderer, lids painted
+    lid_lightness_bias: float | None  # painted lid's Lab lightness less the real lid's (None: none painted)
 
 
 def eye_boxes(landmarks68: np.ndarray, size: int):
@@ -70,7 +76,7 @@ def measure_closing_eyes(clip: str, frames: int, closing: float, cache_dir: str 
     if not wanted:
         return None
     size = face.crop_size
-    warp_errors, render_errors = [], []
+    warp_errors, render_errors, biases = [], [], []
     for number, image in source.frames(min(wanted), max(wanted)):
         if number not in wanted:
             continue
@@ -83,4 +89,10 @@ def measure_closing_eyes(clip: str, frames: int, closing: float, cache_dir: str 
             truth = real[y0:y1, x0:x1]
             warp_errors.append(255.0 * np.abs(np.clip(warp_only[y0:y1, x0:x1], 0, 1) - truth).mean())
             render_errors.append(255.0 * np.abs(np.clip(out.rgb[y0:y1, x0:x1], 0, 1) - truth).mean())
-    return ClosingEyes(len(wanted), float(np.mean(warp_errors)), float(np.mean(render_errors)))
+            if out.overlay_alpha is not None:
+                painted = out.overlay_alpha[y0:y1, x0:x1] > PAINTED
+                if painted.sum() >= 20:
+                    lid = np.clip(out.rgb[y0:y1, x0:x1][painted], 0, 1)
+                    biases.append(float((lab(lid)[:, 0] - lab(truth[painted])[:, 0]).mean()))
+    return ClosingEyes(len(wanted), float(np.mean(warp_errors)), float(np.mean(render_errors)),
+                       float(np.mean(biases)) if biases else None)
