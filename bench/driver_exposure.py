@@ -1,0 +1,91 @@
+"""How far a driving clip's light drifts from its neutral frame, where the engine reads the driver's skin.
+
+The mouth and eye painters colour the driver's pixels by its skin read once a shot, on its neutral frame
+(docs/quality.md, "The painted mouth's light holds still over a shot"): a driver whose exposure drifts
+(a camera's auto-exposure, a head turning into the light) would bring its drift into the painted mouth.
+This measures that drift: on every ``--step``-th frame, the median Lab lightness of both cheeks (under the
+eyes, beside the nose) as a factor on L + 16 (an exposure's factor on luminance) against the neutral frame's,
+and what that factor does to a dark mouth interior (L 20).
+
+    .venv/bin/python bench/driver_exposure.py [--clips a.mp4 b.mp4] [--frames 300] [--cache DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+
+import numpy as np
+
+from portrait_animator.cache import FileCache
+from portrait_animator.config import FrameRange, OutputConfig, RenderJob
+from portrait_animator.drivers import load_driver
+from portrait_animator.evaluate.protocols import VIDEO_EXTENSIONS, find_files
+from portrait_animator.landmarks.track import rows_by_number
+from portrait_animator.motion.neutral import choose_neutral
+from portrait_animator.render.colour_transfer import lab
+from portrait_animator.render.regions import region_pixels
+from shot import MEDIA
+
+CHEEKS = ((1, 3, 31, 40), (15, 13, 35, 47))  # iBUG points round each cheek under the eye
+DARK_MOUTH = 20.0  # Lab lightness of an open mouth's interior
+
+
+def cheek_lightness(rgb: np.ndarray, landmarks68: np.ndarray) -> float:
+    pixels = np.vstack([region_pixels(rgb, landmarks68[list(cheek)]) for cheek in CHEEKS])
+    return float(np.median(lab(pixels)[:, 0])) if len(pixels) else float("nan")
+
+
+def drift(clip: str, frames: int, step: int, cache: FileCache, scratch: str) -> np.ndarray:
+    """Exposure factors of the sampled frames against the neutral frame's."""
+    job = RenderJob(sources=[], driver=clip, frames=FrameRange(1, frames),
+                    output=OutputConfig(pattern=os.path.join(scratch, "unused.####.png")))
+    driver = load_driver(job, None, cache)
+    track = driver.track
+    rows = rows_by_number(track.frame_numbers)
+    neutral = int(track.frame_numbers[choose_neutral(track, "auto")])
+    last = min(frames, driver.frames.frame_count)
+    wanted = {n for n in range(1, last + 1, step)} | {neutral}
+    lightness = {}
+    for number, image in driver.frames.frames(1, max(last, neutral)):
+        row = rows.get(number)
+        if number in wanted and row is not None and track.valid[row]:
+            lightness[number] = cheek_lightness(image, track.landmarks[row])
+    reference = lightness[neutral] + 16.0
+    return np.array([(value + 16.0) / reference for n, value in sorted(lightness.items()) if n != neutral])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", nargs="*", help="clip file names in the shared media's driving folder "
+                                                   "(default: all of them)")
+    parser.add_argument("--frames", type=int, default=300, help="frames of each clip from its first")
+    parser.add_argument("--step", type=int, default=5, help="measure every this many frames")
+    parser.add_argument("--cache", help="landmark cache folder (reused between runs)")
+    args = parser.parse_args(argv)
+    folder = os.path.join(MEDIA, "driving")
+    clips = ([os.path.join(folder, c) for c in args.clips] if args.clips
+             else find_files(folder, VIDEO_EXTENSIONS))
+    print(f"{'clip':36s} {'frames':>6s} {'p5':>6s} {'p95':>6s} {'min':>6s} {'max':>6s} {'mouth L at p5-p95':>18s}")
+    spreads = []
+    with tempfile.TemporaryDirectory() as scratch:
+        cache = FileCache(args.cache or os.path.join(scratch, "cache"))
+        for clip in clips:
+            factors = drift(clip, args.frames, args.step, cache, scratch)
+            if not len(factors):
+                continue
+            low, high = np.percentile(factors, [5, 95])
+            mouth = [(DARK_MOUTH + 16.0) * f - 16.0 for f in (low, high)]
+            spreads.append(max(1.0 - low, high - 1.0))
+            print(f"{os.path.basename(clip):36s} {len(factors):6d} {low:6.3f} {high:6.3f} {factors.min():6.3f} "
+                  f"{factors.max():6.3f} {mouth[0]:8.1f} - {mouth[1]:5.1f}", flush=True)
+    spreads = np.array(spreads)
+    print(f"{len(spreads)} clips: the 5-95 % drift from the neutral frame is within 2 % on "
+          f"{(spreads <= 0.02).sum()}, within 5 % on {(spreads <= 0.05).sum()}, above 10 % on "
+          f"{(spreads > 0.10).sum()} (largest {spreads.max():.3f})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
