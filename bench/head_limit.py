@@ -1,4 +1,4 @@
-"""What holding back a head that moves further than the crop can carry (``mesh.limit_head``) costs a frame.
+"""What holding back a head that moves further than the crop can carry (``head_band.limit_head``) costs a frame.
 
 Animates a still with a driving video and times, in one process, the warp renderer's whole ``render`` of
 every frame (the baseline) and ``limit_head`` alone on the same frames' head motions, separately for the
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from portrait_animator import align
-from portrait_animator.render import mesh as warp_mesh
+from portrait_animator.render import head_band
 from portrait_animator.render.base import TargetFace
 from shot import prepared_shot, shot_arguments
 from timing import median_ms
@@ -32,7 +32,7 @@ def main() -> None:
                           None if shapes.dense is None else shapes.dense[i]) for i in rows]
     rigid = list(align.RIGID_68)
     heads = [align.fit_similarity(source.crop.landmarks[rigid], t.landmarks[rigid]) for t in targets]
-    let_through = [warp_mesh.limit_head(mesh, h) is h for h in heads]
+    let_through = [head_band.limit_head(mesh, h) is h for h in heads]
     held = [h for h, whole in zip(heads, let_through) if not whole]
     whole = [h for h, whole in zip(heads, let_through) if whole]
 
@@ -41,7 +41,7 @@ def main() -> None:
             shot.renderer.render(target)
 
     def limit_all(motions):
-        return lambda: [warp_mesh.limit_head(mesh, h) for h in motions]
+        return lambda: [head_band.limit_head(mesh, h) for h in motions]
 
     render_ms = median_ms(render_all, args.repeat) / len(targets)
     print(f"{Path(args.still).name}, {Path(args.driver).name}, crop {source.crop_size}, {len(targets)} frames, "
@@ -61,7 +61,7 @@ def main() -> None:
 def _search_record(mesh, heads):
     """Per held-back head: the band measures ``limit_head`` made, and how far below the soft limit's
     stretch the held-back motion's stretch is."""
-    measure = warp_mesh.band_stretch
+    measure = head_band.band_stretch
     count = [0]
 
     def counted(*args):
@@ -71,13 +71,13 @@ def _search_record(mesh, heads):
     measures, gaps = [], []
     for head in heads:
         count[0] = 0
-        warp_mesh.band_stretch = counted
+        head_band.band_stretch = counted
         try:
-            limited = warp_mesh.limit_head(mesh, head)
+            limited = head_band.limit_head(mesh, head)
         finally:
-            warp_mesh.band_stretch = measure
+            head_band.band_stretch = measure
         measures.append(count[0])
-        gaps.append(warp_mesh.soft_limit(measure(mesh, head)) - measure(mesh, limited))
+        gaps.append(head_band.soft_limit(measure(mesh, head)) - measure(mesh, limited))
     return measures, gaps
 
 

@@ -4,7 +4,7 @@ A still framed tightly round the face leaves part of the warp's crop outside its
 repeats the edge pixels; a warp that pulls those into the picture draws streaks. For every frame this
 renders the warp and counts the picture's pixels (in the crop) whose source lies more than half a pixel
 beyond the still's edge, and it compares the distance the head's centre travels, as the renderer holds it
-back (``mesh.limit_head``), with the driver's.
+back (``head_band.limit_head``), with the driver's.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/picture_edge.py --still ../shared/media/stills/avatarify_obama.jpg \
         --driver ../shared/media/driving/tpsmm_driving.mp4
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from portrait_animator import align
-from portrait_animator.render import mesh as warp_mesh
+from portrait_animator.render import head_band
 from portrait_animator.render.base import TargetFace
 from shot import prepared_shot, shot_arguments
 
@@ -46,7 +46,7 @@ def main() -> None:
         beyond.append(int((outside > 0.5).sum()))
         head = align.fit_similarity(source.crop.landmarks[rigid], target.landmarks[rigid])
         moved = [np.linalg.norm(align.apply(motion, centre[None])[0] - centre)
-                 for motion in (head, warp_mesh.limit_head(renderer.mesh, head))]
+                 for motion in (head, head_band.limit_head(renderer.mesh, head))]
         wanted_travel.append(moved[0])
         kept_travel.append(moved[1])
     beyond = np.array(beyond)

@@ -11,6 +11,7 @@ from portrait_animator.motion import MotionTransfer
 from portrait_animator.config import MotionConfig
 from portrait_animator.presets import preset_track
 from portrait_animator.render import gaze
+from portrait_animator.render import head_band
 from portrait_animator.render import mesh as warp_mesh
 from portrait_animator.render.base import SourceFace, SourceShot, TargetFace
 from portrait_animator.render.warp import WarpRenderer
@@ -83,8 +84,8 @@ def test_a_head_moving_further_than_the_crop_can_carry_is_held_back_and_tears_no
                          dense=bundled_source.crop.dense + shift)
         head = align.fit_similarity(bundled_source.crop.landmarks[list(align.RIGID_68)],
                                     target.landmarks[list(align.RIGID_68)])
-        assert warp_mesh.band_stretch(renderer.mesh, warp_mesh.limit_head(renderer.mesh, head)) \
-            <= warp_mesh.HEAD_LIMIT + 1e-6
+        assert head_band.band_stretch(renderer.mesh, head_band.limit_head(renderer.mesh, head)) \
+            <= head_band.HEAD_LIMIT + 1e-6
         out = renderer.render(target)
         moved = _face_shift(bundled_source, out)
         assert abs(moved[1]) < 1.0, (share, moved)
@@ -93,8 +94,8 @@ def test_a_head_moving_further_than_the_crop_can_carry_is_held_back_and_tears_no
         moves.append((shift[0], moved[0]))
     (small, small_moved), (far, far_moved) = moves[0], moves[-1]
     assert small_moved == pytest.approx(small, abs=1.0)
-    assert warp_mesh.band_stretch(renderer.mesh, align.similarity_from_params(1.0, 0.0, (far, 0.0))) \
-        > warp_mesh.HEAD_LIMIT  # the far move is one the band cannot carry
+    assert head_band.band_stretch(renderer.mesh, align.similarity_from_params(1.0, 0.0, (far, 0.0))) \
+        > head_band.HEAD_LIMIT  # the far move is one the band cannot carry
     assert small < far_moved < 0.5 * far
     assert all(a[1] <= b[1] + 0.5 for a, b in zip(moves, moves[1:]))  # no jump back where the limit starts
 
@@ -108,11 +109,11 @@ def test_the_heads_travel_is_held_back_before_its_turn(renderer):
     for travel in (np.array([0.3 * 512, 0.0]), np.array([0.0, -0.25 * 512])):
         head = turn.copy()
         head[:, 2] += travel
-        limited = warp_mesh.limit_head(renderer.mesh, head)
+        limited = head_band.limit_head(renderer.mesh, head)
         np.testing.assert_allclose(limited[:, :2], head[:, :2], rtol=0, atol=1e-12)  # turn and scale kept
         carried = align.apply(limited, centre[None])[0] - align.apply(turn, centre[None])[0]
         assert 0.0 < carried @ travel / (travel @ travel) < 0.75  # along the same way, less far
-        assert warp_mesh.band_stretch(renderer.mesh, limited) <= warp_mesh.HEAD_LIMIT + 1e-6
+        assert head_band.band_stretch(renderer.mesh, limited) <= head_band.HEAD_LIMIT + 1e-6
 
 
 def test_a_head_turned_and_grown_in_place_squeezes_the_band_no_further_than_the_limit(renderer):
@@ -125,7 +126,7 @@ def test_a_head_turned_and_grown_in_place_squeezes_the_band_no_further_than_the_
     head = align.similarity_from_params(1.1, np.radians(15.0), (0.0, 0.0))
     head[:, 2] = centre - head[:, :2] @ centre
     control = mesh.points[: mesh.control_count]
-    for motion, held in ((head, False), (warp_mesh.limit_head(mesh, head), True)):
+    for motion, held in ((head, False), (head_band.limit_head(mesh, head), True)):
         points = warp_mesh.target_points(mesh, align.apply(motion, control), motion)  # the head's motion alone
         corners, moved = mesh.points[mesh.triangles], points[mesh.triangles]
         before = np.stack([corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]], axis=-1)
@@ -133,12 +134,12 @@ def test_a_head_turned_and_grown_in_place_squeezes_the_band_no_further_than_the_
         maps = after @ np.linalg.inv(before)
         singular = np.linalg.svd(maps, compute_uv=False)
         stretch, squeeze = float(np.log(singular[:, 0].max())), float(np.log(1.0 / singular[:, 1].min()))
-        assert stretch <= warp_mesh.HEAD_LIMIT + 1e-6  # the stretch alone is within the limit, held or not
+        assert stretch <= head_band.HEAD_LIMIT + 1e-6  # the stretch alone is within the limit, held or not
         if held:
             assert (np.linalg.det(maps) > 0.0).all()
-            assert squeeze * warp_mesh.SQUEEZE_PER_STRETCH <= warp_mesh.HEAD_LIMIT + 1e-6, np.exp(squeeze)
+            assert squeeze * head_band.SQUEEZE_PER_STRETCH <= head_band.HEAD_LIMIT + 1e-6, np.exp(squeeze)
         else:
-            assert squeeze * warp_mesh.SQUEEZE_PER_STRETCH > warp_mesh.HEAD_LIMIT, np.exp(squeeze)
+            assert squeeze * head_band.SQUEEZE_PER_STRETCH > head_band.HEAD_LIMIT, np.exp(squeeze)
 
 
 @pytest.mark.parametrize("excess", [lambda x: x ** 3 + x - 0.5, lambda x: max(2.0 * x - 0.9, 0.3 * x - 0.1)])
@@ -151,8 +152,8 @@ def test_the_hold_back_search_ends_just_below_the_limit_in_few_measures(excess):
         calls.append(x)
         return excess(x)
 
-    share = warp_mesh._kept_share(counted, excess(0.0), excess(1.0))
-    assert -warp_mesh.HEAD_SEARCH_TOLERANCE < excess(share) <= 0.0
+    share = head_band.kept_share(counted, excess(0.0), excess(1.0))
+    assert -head_band.HEAD_SEARCH_TOLERANCE < excess(share) <= 0.0
     assert len(calls) < 8, len(calls)
 
 
@@ -161,7 +162,7 @@ def test_a_stretch_flat_at_the_limit_keeps_the_largest_share_below_it():
     hardly more until far along: any share up to there is within the limit, and the largest keeps the
     travel of the frames on either side (the nearest, none, held the head back for a frame or two)."""
     excess = lambda x: -0.0003 + max(0.0, x - 0.9)
-    share = warp_mesh._kept_share(excess, excess(0.0), excess(1.0))
+    share = head_band.kept_share(excess, excess(0.0), excess(1.0))
     assert 0.88 < share <= 0.9003
 
 
@@ -674,7 +675,7 @@ def test_a_tightly_framed_still_moves_nothing_from_beyond_its_edge_into_its_pict
     # too, and the head comes nearly as close as asked (held on the still's edges, it came 1.12 of 1.2).
     grow = align.similarity_from_params(1.2, 0.0, (0.0, 0.0))
     grow[:, 2] = mesh.centre - 1.2 * mesh.centre
-    assert align.similarity_params(warp_mesh.limit_head(mesh, grow))[0] > 1.18
+    assert align.similarity_params(head_band.limit_head(mesh, grow))[0] > 1.18
     out = renderer.render(TargetFace(1, align.apply(grow, crop.landmarks).astype(np.float32),
                                      align.apply(grow, crop.dense).astype(np.float32)))
     sampled = align.apply(align.invert(source.crop_from_still), out.source_map[shown].astype(np.float64))

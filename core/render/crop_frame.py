@@ -4,10 +4,10 @@ Why: the mesh holds its outermost points and lets the band between them and the 
 motion. Held on the crop's edge alone, a still framed tightly round the face (a headshot cut at the chin,
 a portrait cut at the ears) had crop pixels beyond its own edges, filled by repeating the edge pixels, and
 the band pulled those streaks into the picture as the head moved away from an edge. On the frame, the
-still's own edges may give way outwards and slide along themselves, never inwards (``mesh.FrameGive``): a
+still's own edges may give way outwards and slide along themselves, never inwards (``head_band.FrameGive``): a
 head moving towards an edge carries the picture out past it, as a camera's frame would, and nothing from
 beyond the edge comes into the picture. A head moving away from an edge stretches the band it leaves
-behind, and is held back by the room the still really leaves round the face (``mesh.limit_head``). On
+behind, and is held back by the room the still really leaves round the face (``head_band.limit_head``). On
 the crop's edge the frame never moves (paste-back leaves no seam there), nor on the inner edge of a border
 strip (``picture_border``), which stays in the frames as it is.
 

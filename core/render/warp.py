@@ -18,7 +18,7 @@ from .. import align
 from ..landmarks import ibug68
 from ..landmarks import mediapipe_topology as mpt
 from ..motion import LoopHalves, shut_eyes, with_lids_parted
-from . import crop_frame, gaze
+from . import crop_frame, gaze, head_band
 from . import mesh as warp_mesh
 from . import eye_opening, mouth
 from .base import RenderedFace, SourceFace, TargetFace
@@ -141,7 +141,7 @@ class WarpRenderer:
         control_dst = self._control(target.landmarks, target.dense)
         head = align.fit_similarity(self.source.crop.landmarks[list(align.RIGID_68)],
                                     target.landmarks[list(align.RIGID_68)])
-        limited = warp_mesh.limit_head(self.mesh, head)
+        limited = head_band.limit_head(self.mesh, head)
         if limited is not head:  # the face comes along: the rigid correction moves every landmark with it
             control_dst = align.apply(align.compose(limited, align.invert(head)), control_dst).astype(np.float64)
         carry = self.glasses.carry if self.glasses is not None else None
