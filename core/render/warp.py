@@ -78,6 +78,7 @@ class WarpRenderer:
 
     def prepare(self, source: SourceFace) -> None:
         self.source = source
+        self._neutral_skins = None  # which skins are read depends on the still (its eyes shut or not)
         crop = source.crop
         self.uses_dense = crop.dense is not None
         self.moves_irises = (self.uses_dense and len(crop.dense) >= mpt.DENSE_COUNT
