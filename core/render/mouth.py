@@ -136,7 +136,7 @@ class MouthPainter:
         patch = warp_into_box(driver.image, matrix, box)
         skin = driver.skin if driver.skin is not None else driver_skin(driver.image, driver.outer)
         matched = match_colour(patch, skin, self.skin_lab)
-        return _deepen_shadows(matched, float(self.skin_lab[0][0]) / 100.0)
+        return deepen_shadows(matched, float(self.skin_lab[0][0]) / 100.0)
 
 
 # ------------------------------------------------------------------------------------ geometry
@@ -258,12 +258,14 @@ def _ring_pixels(rgb: np.ndarray, loop: np.ndarray) -> np.ndarray:
     return pixels if len(pixels) >= 8 else rgb.reshape(-1, 3)
 
 
-def _deepen_shadows(rgb: np.ndarray, skin_lightness: float) -> np.ndarray:
+def deepen_shadows(rgb: np.ndarray, skin_lightness: float) -> np.ndarray:
     """Pixels darker than the still's skin (``skin_lightness``, Lab L / 100) darkened by up to 30 %, the
     darkest the most. Added when the colour transfer still scaled lightness by the two skins' spread ratio,
     which greyed the mouth's shadow on stills smoother than the driver (ten goal pairs: mouth r 0.643 ->
     0.657); on the exposure transfer it still helps dlib read the opening (measured there before its
-    texture gain: taken away, Obama's mouth r 0.827 -> 0.754, Einstein's 0.684 -> 0.647)."""
+    texture gain: taken away, Obama's mouth r 0.827 -> 0.754, Einstein's 0.684 -> 0.647; at stop 37 the
+    ten pairs' mean 0.695 -> 0.659). It costs realism: against real open mouths it paints the middle of
+    the mouth 5.6 Lab L darker than the transfer alone (``bench/mouth_light.py``: bias -7.8 against -2.2)."""
     luma = rgb @ LUMA
     share = np.clip(luma / max(skin_lightness, 1e-3), 0.0, 1.0)
     scale = np.where(luma < skin_lightness, SHADOW_DEPTH + (1.0 - SHADOW_DEPTH) * share ** 2, 1.0)
