@@ -9,8 +9,8 @@ driver's skin to the still's, both read on each clip's neutral frame as the rend
 light is measured, not the shape: no frame is rendered.
 
 Rows: the driver's pixels as filmed (the baseline, no transfer; its bias is zero by construction, each clip
-being a still as often as a driver), the colour transfer alone (``match_colour``), and what the renderer
-paints (the transfer, then ``deepen_shadows``). A transfer right on the whole has no bias either; its error
+being a still as often as a driver), the transfer's exposure alone (its texture gain held at 1), the colour
+transfer (``match_colour``), and what the renderer paints (the transfer, then ``deepen_shadows``). A transfer right on the whole has no bias either; its error
 is the rest, mostly what each person's mouth shows (teeth or none), which no transfer can know.
 ``--skin cheeks`` reads both skins on the cheeks instead of the ring round the lips.
 
@@ -103,15 +103,19 @@ def main(argv=None) -> int:
     if len(mouths) <= args.drivers:
         raise SystemExit(f"only {len(mouths)} clips open their mouths past {args.open}")
     names = sorted(mouths)
-    errors = {"as filmed (baseline)": [], "colour transfer": [], "renderer (transfer, deepened shadows)": []}
+    errors = {"as filmed (baseline)": [], "exposure alone": [], "colour transfer": [],
+              "renderer (transfer, deepened shadows)": []}
     for index, still in enumerate(names):
         (_, still_skin, real_pixels) = mouths[still]
         real = np.percentile(lab(real_pixels)[:, 0], PERCENTILES)
         for step in range(1, args.drivers + 1):
             _, driver_skin_lab, pixels = mouths[names[(index + step) % len(names)]]
             matched = match_colour(pixels.reshape(-1, 1, 3), driver_skin_lab, still_skin)
+            # The texture gain is the still's spread over the driver's, never under 1: a driver's spread
+            # given as unbounded holds it at 1 and leaves the exposure as it is.
+            exposed = match_colour(pixels.reshape(-1, 1, 3), (driver_skin_lab[0], np.full(3, np.inf)), still_skin)
             painted = deepen_shadows(matched, float(still_skin[0][0]) / 100.0)
-            for row, values in zip(errors.values(), (pixels, matched, painted)):
+            for row, values in zip(errors.values(), (pixels, exposed, matched, painted)):
                 row.append(np.percentile(lab(values)[:, 0], PERCENTILES) - real)
     print(f"{len(names)} clips open their mouths past {args.open}, each driven by the next {args.drivers}: "
           f"{len(names) * args.drivers} pairs; skins read on the {args.skin}")

@@ -40,6 +40,10 @@ def match_colour(patch: np.ndarray, from_stats, to_stats) -> np.ndarray:
     shared stills with `styletalk_vscodehappy_clip1`, `bench/mouth_colour.py`). The skins' spread of hue
     is no gain: a few points of Lab, its ratio between two faces is noise (up to 8 on the pairs looked at),
     and it turned a driver's lower lip magenta on a painting.
+
+    Against real open mouths (``bench/mouth_light.py``) the exposure alone comes closest; the texture gain
+    paints the middle of the mouth 2 L darker. It stays for dlib's reading of wrinkled stills' mouths
+    (docs/quality.md, "The painted mouth's light against real open mouths").
     """
     (src_mean, src_std), (dst_mean, dst_std) = from_stats, to_stats
     values = lab(patch)
