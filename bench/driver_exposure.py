@@ -19,14 +19,10 @@ import tempfile
 import numpy as np
 
 from portrait_animator.cache import FileCache
-from portrait_animator.config import FrameRange, OutputConfig, RenderJob
-from portrait_animator.drivers import load_driver
 from portrait_animator.evaluate.protocols import VIDEO_EXTENSIONS, find_files
-from portrait_animator.landmarks.track import rows_by_number
-from portrait_animator.motion.neutral import choose_neutral
 from portrait_animator.render.colour_transfer import lab
 from portrait_animator.render.regions import region_pixels
-from shot import MEDIA
+from shot import MEDIA, tracked_clip
 
 CHEEKS = ((1, 3, 31, 40), (15, 13, 35, 47))  # iBUG points round each cheek under the eye
 DARK_MOUTH = 20.0  # Lab lightness of an open mouth's interior
@@ -39,19 +35,9 @@ def cheek_lightness(rgb: np.ndarray, landmarks68: np.ndarray) -> float:
 
 def drift(clip: str, frames: int, step: int, cache: FileCache, scratch: str) -> np.ndarray:
     """Exposure factors of the sampled frames against the neutral frame's."""
-    job = RenderJob(sources=[], driver=clip, frames=FrameRange(1, frames),
-                    output=OutputConfig(pattern=os.path.join(scratch, "unused.####.png")))
-    driver = load_driver(job, None, cache)
-    track = driver.track
-    rows = rows_by_number(track.frame_numbers)
-    neutral = int(track.frame_numbers[choose_neutral(track, "auto")])
-    last = min(frames, driver.frames.frame_count)
-    wanted = {n for n in range(1, last + 1, step)} | {neutral}
-    lightness = {}
-    for number, image in driver.frames.frames(1, max(last, neutral)):
-        row = rows.get(number)
-        if number in wanted and row is not None and track.valid[row]:
-            lightness[number] = cheek_lightness(image, track.landmarks[row])
+    neutral, tracked = tracked_clip(clip, frames, cache, scratch)
+    lightness = {number: cheek_lightness(image, landmarks) for number, image, landmarks in tracked
+                 if number == neutral or (number <= frames and (number - 1) % step == 0)}
     reference = lightness[neutral] + 16.0
     return np.array([(value + 16.0) / reference for n, value in sorted(lightness.items()) if n != neutral])
 

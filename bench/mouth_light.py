@@ -26,17 +26,13 @@ import tempfile
 import numpy as np
 
 from portrait_animator.cache import FileCache
-from portrait_animator.config import FrameRange, OutputConfig, RenderJob
-from portrait_animator.drivers import load_driver
 from portrait_animator.evaluate.protocols import VIDEO_EXTENSIONS, find_files
-from portrait_animator.landmarks.track import rows_by_number
 from portrait_animator.motion import mouth_openness
-from portrait_animator.motion.neutral import choose_neutral
 from portrait_animator.render.colour_transfer import lab, lab_statistics, match_colour
 from portrait_animator.render.mouth import deepen_shadows, driver_skin
 from portrait_animator.render.regions import region_pixels
 from driver_exposure import CHEEKS
-from shot import MEDIA
+from shot import MEDIA, tracked_clip
 
 PERCENTILES = (10, 50, 90)
 MIN_OPEN_FRAMES = 5
@@ -57,22 +53,12 @@ SKIN_READERS = {"ring": lambda rgb, landmarks: driver_skin(rgb, landmarks[48:60]
 
 def open_mouths(clip: str, frames: int, opening: float, cache: FileCache, scratch: str):
     """The clip's neutral frame and its landmarks, and the pixels inside its inner lips on its open frames."""
-    job = RenderJob(sources=[], driver=clip, frames=FrameRange(1, frames),
-                    output=OutputConfig(pattern=os.path.join(scratch, "unused.####.png")))
-    driver = load_driver(job, None, cache)
-    track = driver.track
-    rows = rows_by_number(track.frame_numbers)
-    neutral_number = int(track.frame_numbers[choose_neutral(track, "auto")])
-    last = min(frames, driver.frames.frame_count)
+    neutral_number, tracked = tracked_clip(clip, frames, cache, scratch)
     neutral, pixels = None, []
-    for number, image in driver.frames.frames(1, max(last, neutral_number)):
-        row = rows.get(number)
-        if row is None or not track.valid[row]:
-            continue
-        landmarks = track.landmarks[row].astype(np.float64)
+    for number, image, landmarks in tracked:
         if number == neutral_number:
             neutral = (image, landmarks)
-        if number <= last and mouth_openness(landmarks) > opening:
+        if number <= frames and mouth_openness(landmarks) > opening:
             inside = region_pixels(image, landmarks[60:68])
             if len(inside) >= 30:
                 pixels.append(inside)

@@ -7,7 +7,13 @@ import argparse
 import os
 from pathlib import Path
 
+import numpy as np
+
+from portrait_animator.cache import FileCache
 from portrait_animator.config import FrameRange, OutputConfig, RenderJob
+from portrait_animator.drivers import load_driver
+from portrait_animator.landmarks.track import rows_by_number
+from portrait_animator.motion.neutral import choose_neutral
 from portrait_animator.pipeline import AnimatePipeline, PreparedShot
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,3 +38,23 @@ def prepared_shot(args: argparse.Namespace) -> PreparedShot:
     job = RenderJob(sources=[args.still], driver=args.driver, frames=FrameRange(1, args.frames),
                     output=OutputConfig(pattern="/tmp/unused.####.png"))
     return AnimatePipeline(job).prepare()
+
+
+def tracked_clip(clip: str, frames: int, cache: FileCache, scratch: str):
+    """A clip's neutral frame number (as the engine picks it) and an iterator over its frames from the first to
+    ``frames`` (and on to the neutral frame, where later), as (number, image, 68 landmarks) where the tracker
+    found the face; for the scripts that measure the clips' own pixels."""
+    job = RenderJob(sources=[], driver=clip, frames=FrameRange(1, frames),
+                    output=OutputConfig(pattern=os.path.join(scratch, "unused.####.png")))
+    driver = load_driver(job, None, cache)
+    track = driver.track
+    rows = rows_by_number(track.frame_numbers)
+    neutral = int(track.frame_numbers[choose_neutral(track, "auto")])
+    last = max(min(frames, driver.frames.frame_count), neutral)
+
+    def tracked():
+        for number, image in driver.frames.frames(1, last):
+            row = rows.get(number)
+            if row is not None and track.valid[row]:
+                yield number, image, track.landmarks[row].astype(np.float64)
+    return neutral, tracked()
