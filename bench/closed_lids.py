@@ -11,29 +11,21 @@ painted lid's Lab lightness less the real lid's where the lid is painted (negati
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 
 import numpy as np
 
 from portrait_animator.evaluate.closed_lids import measure_closing_eyes
-from portrait_animator.evaluate.protocols import VIDEO_EXTENSIONS, find_files
-from shot import MEDIA
+from shot import clip_arguments, shared_clips
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", nargs="*", help="clip file names in the shared media's driving folder "
-                                                   "(default: all of them)")
-    parser.add_argument("--frames", type=int, default=200, help="frames of each clip from its first")
+    parser = clip_arguments(__doc__.splitlines()[0], frames=200)
     parser.add_argument("--closing", type=float, default=0.55, help="eye opening under this share of the "
                                                                     "clip's median counts as closing")
-    parser.add_argument("--cache", help="landmark cache folder (reused between runs)")
     args = parser.parse_args(argv)
-    folder = os.path.join(MEDIA, "driving")
-    clips = ([os.path.join(folder, c) for c in args.clips] if args.clips
-             else find_files(folder, VIDEO_EXTENSIONS))
+    clips = shared_clips(args)
     results = []
     print(f"{'clip':36s} {'frames':>6s} {'warp alone':>10s} {'renderer':>9s} {'ratio':>6s} {'lid L':>6s}")
     with tempfile.TemporaryDirectory() as scratch:

@@ -12,17 +12,15 @@ and what that factor does to a dark mouth interior (L 20).
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 
 import numpy as np
 
 from portrait_animator.cache import FileCache
-from portrait_animator.evaluate.protocols import VIDEO_EXTENSIONS, find_files
 from portrait_animator.render.colour_transfer import lab
 from portrait_animator.render.regions import region_pixels
-from shot import MEDIA, tracked_clip
+from shot import clip_arguments, shared_clips, tracked_clip
 
 CHEEKS = ((1, 3, 31, 40), (15, 13, 35, 47))  # iBUG points round each cheek under the eye
 DARK_MOUTH = 20.0  # Lab lightness of an open mouth's interior
@@ -43,16 +41,10 @@ def drift(clip: str, frames: int, step: int, cache: FileCache, scratch: str) -> 
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", nargs="*", help="clip file names in the shared media's driving folder "
-                                                   "(default: all of them)")
-    parser.add_argument("--frames", type=int, default=300, help="frames of each clip from its first")
+    parser = clip_arguments(__doc__.splitlines()[0], frames=300)
     parser.add_argument("--step", type=int, default=5, help="measure every this many frames")
-    parser.add_argument("--cache", help="landmark cache folder (reused between runs)")
     args = parser.parse_args(argv)
-    folder = os.path.join(MEDIA, "driving")
-    clips = ([os.path.join(folder, c) for c in args.clips] if args.clips
-             else find_files(folder, VIDEO_EXTENSIONS))
+    clips = shared_clips(args)
     print(f"{'clip':36s} {'frames':>6s} {'p5':>6s} {'p95':>6s} {'min':>6s} {'max':>6s} {'mouth L at p5-p95':>18s}")
     spreads = []
     with tempfile.TemporaryDirectory() as scratch:

@@ -19,20 +19,18 @@ is the rest, mostly what each person's mouth shows (teeth or none), which no tra
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 
 import numpy as np
 
 from portrait_animator.cache import FileCache
-from portrait_animator.evaluate.protocols import VIDEO_EXTENSIONS, find_files
 from portrait_animator.motion import mouth_openness
 from portrait_animator.render.colour_transfer import lab, lab_statistics, match_colour
 from portrait_animator.render.mouth import deepen_shadows, driver_skin
 from portrait_animator.render.regions import region_pixels
 from driver_exposure import CHEEKS
-from shot import MEDIA, tracked_clip
+from shot import clip_arguments, shared_clips, tracked_clip
 
 PERCENTILES = (10, 50, 90)
 MIN_OPEN_FRAMES = 5
@@ -66,18 +64,12 @@ def open_mouths(clip: str, frames: int, opening: float, cache: FileCache, scratc
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", nargs="*", help="clip file names in the shared media's driving folder "
-                                                   "(default: all of them)")
-    parser.add_argument("--frames", type=int, default=250, help="frames of each clip from its first")
+    parser = clip_arguments(__doc__.splitlines()[0], frames=250)
     parser.add_argument("--open", type=float, default=0.25, help="mouth opening (gap / width) counted as open")
     parser.add_argument("--drivers", type=int, default=3, help="drivers per still")
     parser.add_argument("--skin", choices=sorted(SKIN_READERS), default="ring", help="where both skins are read")
-    parser.add_argument("--cache", help="landmark cache folder (reused between runs)")
     args = parser.parse_args(argv)
-    folder = os.path.join(MEDIA, "driving")
-    clips = ([os.path.join(folder, c) for c in args.clips] if args.clips
-             else find_files(folder, VIDEO_EXTENSIONS))
+    clips = shared_clips(args)
     read_skin = SKIN_READERS[args.skin]
     mouths = {}
     with tempfile.TemporaryDirectory() as scratch:

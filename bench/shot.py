@@ -12,6 +12,7 @@ import numpy as np
 from portrait_animator.cache import FileCache
 from portrait_animator.config import FrameRange, OutputConfig, RenderJob
 from portrait_animator.drivers import load_driver
+from portrait_animator.evaluate.protocols import VIDEO_EXTENSIONS, find_files
 from portrait_animator.landmarks.track import rows_by_number
 from portrait_animator.motion.neutral import choose_neutral
 from portrait_animator.pipeline import AnimatePipeline, PreparedShot
@@ -38,6 +39,23 @@ def prepared_shot(args: argparse.Namespace) -> PreparedShot:
     job = RenderJob(sources=[args.still], driver=args.driver, frames=FrameRange(1, args.frames),
                     output=OutputConfig(pattern="/tmp/unused.####.png"))
     return AnimatePipeline(job).prepare()
+
+
+def clip_arguments(description: str, frames: int) -> argparse.ArgumentParser:
+    """A parser with ``--clips`` (default: every shared driving clip), ``--frames`` and ``--cache``, for the
+    scripts that measure the shared clips; ``shared_clips`` lists the clips it names."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--clips", nargs="*", help="clip file names in the shared media's driving folder "
+                                                   "(default: all of them)")
+    parser.add_argument("--frames", type=int, default=frames, help="frames of each clip from its first")
+    parser.add_argument("--cache", help="landmark cache folder (reused between runs)")
+    return parser
+
+
+def shared_clips(args: argparse.Namespace) -> list[str]:
+    """The paths of the clips ``--clips`` names, or of every shared driving clip."""
+    folder = os.path.join(MEDIA, "driving")
+    return [os.path.join(folder, c) for c in args.clips] if args.clips else find_files(folder, VIDEO_EXTENSIONS)
 
 
 def tracked_clip(clip: str, frames: int, cache: FileCache, scratch: str):
