@@ -381,6 +381,22 @@ def test_retarget_puts_the_neutral_frame_on_the_still_and_carries_motion(still_l
         retarget.retarget(frames[3:], np.array([4]), still_landmarks)
 
 
+@pytest.mark.slow
+def test_retarget_rests_on_a_frame_whose_head_is_not_turned():
+    """As the engine (``test_motion``): `lp_d3` faces the camera most of the time; the relaxed frame picked
+    by mouth, eyes and roll alone was turned 27° from its usual pose, and would turn the rig whenever the
+    driver faced the camera."""
+    from landmark_media import clip_frames
+    from portrait_animator.evaluate.face_measures import head_pose
+    from portrait_animator.landmarks.tracking import track_frames
+
+    track = track_frames(clip_frames("lp_d3.mp4", 250), source="lp_d3.mp4")
+    driver = np.where(track.valid[:, None, None], track.landmarks, np.nan)
+    yaw = np.array([head_pose(landmarks)[0] for landmarks in track.landmarks[track.valid]])
+    neutral = retarget.choose_neutral(driver)
+    assert abs(head_pose(driver[neutral])[0] - np.median(yaw)) < 12.0  # free up to about 8°; 27° before
+
+
 def test_retarget_rests_on_a_relaxed_frame_and_never_crosses_the_lips(still_landmarks):
     jaw = face_shapes.shape_deltas(still_landmarks)[face_shapes.JAW_OPEN][:, :2]
     talking = np.stack([still_landmarks + jaw, still_landmarks, still_landmarks + 0.5 * jaw])

@@ -27,6 +27,10 @@ OUTER_LIP_COLUMNS = (((49, 50), (59, 58)), ((51,), (57,)), ((52, 53), (56, 55)))
 MOUTH_REST_MARGIN = 0.08
 MOUTH_REST_WIDEST = 0.45
 UPPER_LIP_SHARE = 0.3
+# As the engine's ``auto`` neutral frame: a nose tip up to TURN_FREE eye distances off its usual place along the
+# eye line (a turn of about 8°) costs nothing; past it, each further TURN_SCALE weighs as much as 0.1 rad of roll.
+TURN_FREE = 0.05
+TURN_SCALE = 0.05
 CHIN_RISE = {4: 0.15, 5: 0.4, 6: 0.7, 7: 0.9, 8: 0.9, 9: 0.9, 10: 0.7, 11: 0.4, 12: 0.15}
 
 
@@ -53,7 +57,6 @@ class Similarity:
 
     def then(self, other: "Similarity") -> "Similarity":
         """``other`` applied after ``self``."""
-        linear = other.linear @ self.linear
         translation = other.linear @ np.asarray(self.translation) + np.asarray(other.translation)
         return Similarity(self.scale * other.scale, _wrap(self.angle + other.angle), tuple(translation))
 
@@ -130,8 +133,10 @@ def retarget(driver: np.ndarray, frame_numbers: np.ndarray, still: np.ndarray,
 
 def choose_neutral(driver: np.ndarray) -> int:
     """The row of the most relaxed face (the engine's ``auto`` rule): mouth closed, eyes as open as usual,
-    head as usual. A talking clip rarely starts on such a frame, and a neutral with an open mouth would
-    turn every closed mouth into lips pressed through each other."""
+    head as usual (its roll, and past ``TURN_FREE`` its turn: the nose tip where it usually is along the eye
+    line). A talking clip rarely starts on such a frame, a neutral with an open mouth would turn every
+    closed mouth into lips pressed through each other, and a turned one would turn the rig whenever the
+    driver faces the camera."""
     driver = np.asarray(driver, dtype=np.float64)
     rows = np.flatnonzero(np.isfinite(driver).all(axis=(1, 2)))
     points = driver[rows]
@@ -142,8 +147,12 @@ def choose_neutral(driver: np.ndarray) -> int:
     rigid = list(RIGID_POINTS)
     reference = np.median(points, axis=0)[rigid]
     angles = np.array([abs(Similarity.fit(reference, p[rigid]).angle) for p in points])
+    right, left = (points[:, 36] + points[:, 39]) / 2.0, (points[:, 42] + points[:, 45]) / 2.0
+    axis = left - right
+    turn = ((points[:, 30] - (right + left) / 2.0) * axis).sum(1) / np.maximum((axis * axis).sum(1), 1e-18)
+    turned = np.maximum(np.abs(turn - np.median(turn)) - TURN_FREE, 0.0)
     score = (mouth / (np.median(mouth) + 0.05) + 2.0 * np.abs(eyes - np.median(eyes)) / (np.median(eyes) + 1e-6)
-             + angles / 0.1)
+             + angles / 0.1 + turned / TURN_SCALE)
     return int(rows[int(np.argmin(score))])
 
 

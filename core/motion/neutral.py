@@ -11,11 +11,22 @@ from .. import align
 from ..landmarks.track import LandmarkTrack
 from .openness import eye_openness, mouth_openness
 
+# A nose tip up to TURN_FREE eye distances off its usual place along the eye line (a turn of about 8°, the nose
+# 0.35 eye distances in front of the eyes) costs nothing; past it, each further TURN_SCALE weighs as much as
+# 0.1 rad of roll. Weighed from the first degree (and the nod with it), the rule traded a closed mouth or
+# typical brows for a few degrees of turn, and dlib's reading of the ten goal pairs fell (docs/quality.md).
+TURN_FREE = 0.05
+TURN_SCALE = 0.05
+
 
 def choose_neutral(track: LandmarkTrack, how: str) -> int:
     """Row index of the driver's neutral frame: ``first``, a 1-based frame number, or ``auto``.
 
     ``auto`` prefers a closed mouth, typical eye opening and a typical head pose, among confident frames.
+    The pose is the head's roll and, past ``TURN_FREE``, its turn (``nose_turn``): relative motion turns the
+    still as far as the driver turns from its neutral frame, and a neutral frame turned 26° from the clip's
+    usual pose (`lp_d3`: 44 % of its first 250 frames then lay over 30° from it, ``bench/driver_turns.py``)
+    turned the still that far whenever the driver faced the camera.
     """
     valid = np.flatnonzero(track.valid)
     if how == "first":
@@ -34,11 +45,25 @@ def choose_neutral(track: LandmarkTrack, how: str) -> int:
                                                                    p[list(align.RIGID_68)]))
                       for p in points], dtype=object)
     angles = np.array([abs(float(a)) for _, a, _ in poses])
+    turn = nose_turn(points)
+    turned = np.maximum(np.abs(turn - np.median(turn)) - TURN_FREE, 0.0)
     score = (mouth / (np.median(mouth) + 0.05)
              + np.abs(eyes - np.median(eyes)) / (np.median(eyes) + 1e-6) * 2.0
              + angles / 0.1
+             + turned / TURN_SCALE
              + (1.0 - track.confidence[valid]) * 2.0)
     return int(valid[int(np.argmin(score))])
+
+
+def nose_turn(landmarks68: np.ndarray) -> np.ndarray:
+    """(N,): the nose tip's offset from the midpoint between the eyes along the eye line, in eye distances
+    (eye-corner midpoints, as ``evaluate.face_measures.head_pose`` reads the yaw): how far each face is
+    turned, from rigid points only."""
+    points = np.asarray(landmarks68, np.float64)
+    right, left = (points[:, 36] + points[:, 39]) / 2.0, (points[:, 42] + points[:, 45]) / 2.0
+    axis = left - right
+    nose = points[:, 30] - (right + left) / 2.0
+    return (nose * axis).sum(1) / np.maximum((axis * axis).sum(1), 1e-18)
 
 
 def fill_missing(track: LandmarkTrack) -> LandmarkTrack:
