@@ -24,7 +24,7 @@ def choose_neutral(track: LandmarkTrack, how: str) -> int:
 
     ``auto`` prefers a closed mouth, typical eye opening and a typical head pose, among confident frames.
     The pose is the head's roll and, past ``TURN_FREE``, its turn (``nose_turn``): relative motion turns the
-    still as far as the driver turns from its neutral frame, and a neutral frame turned 26° from the clip's
+    still as far as the driver turns from its neutral frame, and a neutral frame turned 27° from the clip's
     usual pose (`lp_d3`: 44 % of its first 250 frames then lay over 30° from it, ``bench/driver_turns.py``)
     turned the still that far whenever the driver faced the camera.
     """
