@@ -18,11 +18,9 @@ import tempfile
 import numpy as np
 
 from portrait_animator.cache import FileCache
-from portrait_animator.config import FrameRange, OutputConfig, RenderJob
-from portrait_animator.drivers import load_driver
 from portrait_animator.evaluate.face_measures import head_pose
 from portrait_animator.motion.neutral import choose_neutral
-from shot import clip_arguments, shared_clips
+from shot import clip_arguments, clip_driver, shared_clips
 
 PAST = (20.0, 30.0)  # degrees
 
@@ -30,9 +28,7 @@ PAST = (20.0, 30.0)  # degrees
 def poses(clip: str, frames: int, cache: FileCache, scratch: str) -> tuple[np.ndarray, np.ndarray]:
     """(yaw, pitch) in degrees of each tracked frame (frames without a face left out), and of the neutral
     frame."""
-    job = RenderJob(sources=[], driver=clip, frames=FrameRange(1, frames),
-                    output=OutputConfig(pattern=os.path.join(scratch, "unused.####.png")))
-    track = load_driver(job, None, cache).track
+    track = clip_driver(clip, frames, cache, scratch).track
     neutral = choose_neutral(track, "auto")
     wanted = track.valid & (track.frame_numbers <= frames)
     frame_poses = np.array([head_pose(landmarks)[:2] for landmarks in track.landmarks[wanted]])

@@ -77,17 +77,17 @@ def main(argv=None) -> int:
         for clip in clips:
             neutral, pixels = open_mouths(clip, args.frames, args.open, cache, scratch)
             if neutral is not None and len(pixels) >= MIN_OPEN_FRAMES:
-                mouths[clip] = (neutral, read_skin(*neutral), np.vstack(pixels).astype(np.float32) / 255.0)
+                mouths[clip] = (read_skin(*neutral), np.vstack(pixels).astype(np.float32) / 255.0)
     if len(mouths) <= args.drivers:
         raise SystemExit(f"only {len(mouths)} clips open their mouths past {args.open}")
     names = sorted(mouths)
     errors = {"as filmed (baseline)": [], "exposure alone": [], "colour transfer": [],
               "renderer (transfer, deepened shadows)": []}
     for index, still in enumerate(names):
-        (_, still_skin, real_pixels) = mouths[still]
+        still_skin, real_pixels = mouths[still]
         real = np.percentile(lab(real_pixels)[:, 0], PERCENTILES)
         for step in range(1, args.drivers + 1):
-            _, driver_skin_lab, pixels = mouths[names[(index + step) % len(names)]]
+            driver_skin_lab, pixels = mouths[names[(index + step) % len(names)]]
             matched = match_colour(pixels.reshape(-1, 1, 3), driver_skin_lab, still_skin)
             # The texture gain is the still's spread over the driver's, never under 1: a driver's spread
             # given as unbounded holds it at 1 and leaves the exposure as it is.

@@ -11,7 +11,7 @@ import numpy as np
 
 from portrait_animator.cache import FileCache
 from portrait_animator.config import FrameRange, OutputConfig, RenderJob
-from portrait_animator.drivers import load_driver
+from portrait_animator.drivers import Driver, load_driver
 from portrait_animator.evaluate.protocols import VIDEO_EXTENSIONS, find_files
 from portrait_animator.landmarks.track import rows_by_number
 from portrait_animator.motion.neutral import choose_neutral
@@ -58,13 +58,19 @@ def shared_clips(args: argparse.Namespace) -> list[str]:
     return [os.path.join(folder, c) for c in args.clips] if args.clips else find_files(folder, VIDEO_EXTENSIONS)
 
 
+def clip_driver(clip: str, frames: int, cache: FileCache, scratch: str) -> Driver:
+    """A shared clip loaded as the engine loads a driver (its track cached in ``cache``), for the scripts that
+    measure the clips themselves."""
+    job = RenderJob(sources=[], driver=clip, frames=FrameRange(1, frames),
+                    output=OutputConfig(pattern=os.path.join(scratch, "unused.####.png")))
+    return load_driver(job, None, cache)
+
+
 def tracked_clip(clip: str, frames: int, cache: FileCache, scratch: str):
     """A clip's neutral frame number (as the engine picks it) and an iterator over its frames from the first to
     ``frames`` (and on to the neutral frame, where later), as (number, image, 68 landmarks) where the tracker
     found the face; for the scripts that measure the clips' own pixels."""
-    job = RenderJob(sources=[], driver=clip, frames=FrameRange(1, frames),
-                    output=OutputConfig(pattern=os.path.join(scratch, "unused.####.png")))
-    driver = load_driver(job, None, cache)
+    driver = clip_driver(clip, frames, cache, scratch)
     track = driver.track
     rows = rows_by_number(track.frame_numbers)
     neutral = int(track.frame_numbers[choose_neutral(track, "auto")])
