@@ -60,3 +60,14 @@ def bundled_source(bundled_face):
     return SourceFace([SourceShot(crop, bundled_face["landmarks"].astype(np.float32),
                                   bundled_face["dense"].astype(np.float32))], 512,
                       bundled_face["crop_from_still"], bundled_face["still"].rgb)
+
+
+@pytest.fixture(scope="session")
+def turning_driver_track():
+    """`lp_d3`'s first 250 frames tracked by the default backend: a clip that faces the camera most of the
+    time and turns aside now and then (the neutral-frame rules of the engine and the add-on are both
+    checked on it)."""
+    from landmark_media import clip_frames
+    from portrait_animator.landmarks.tracking import track_frames
+
+    return track_frames(clip_frames("lp_d3.mp4", 250), source="lp_d3.mp4")

@@ -382,15 +382,13 @@ def test_retarget_puts_the_neutral_frame_on_the_still_and_carries_motion(still_l
 
 
 @pytest.mark.slow
-def test_retarget_rests_on_a_frame_whose_head_is_not_turned():
+def test_retarget_rests_on_a_frame_whose_head_is_not_turned(turning_driver_track):
     """As the engine (``test_motion``): `lp_d3` faces the camera most of the time; the relaxed frame picked
     by mouth, eyes and roll alone was turned 27° from its usual pose, and would turn the rig whenever the
     driver faced the camera."""
-    from landmark_media import clip_frames
     from portrait_animator.evaluate.face_measures import head_pose
-    from portrait_animator.landmarks.tracking import track_frames
 
-    track = track_frames(clip_frames("lp_d3.mp4", 250), source="lp_d3.mp4")
+    track = turning_driver_track
     driver = np.where(track.valid[:, None, None], track.landmarks, np.nan)
     yaw = np.array([head_pose(landmarks)[0] for landmarks in track.landmarks[track.valid]])
     neutral = retarget.choose_neutral(driver)

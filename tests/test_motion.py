@@ -424,17 +424,15 @@ def test_auto_neutral_prefers_a_closed_mouth(bundled_face):
 
 
 @pytest.mark.slow
-def test_auto_neutral_is_not_a_turned_head(media):
+def test_auto_neutral_is_not_a_turned_head(turning_driver_track):
     """Relative motion turns the still as far as the driver turns from its neutral frame. `lp_d3` looks at
     the camera most of the time and turns aside now and then; the neutral frame picked by mouth, eyes and
     roll alone was turned 27° from the clip's usual pose, which turned the still whenever the driver faced
     the camera. A turn of up to about 8° from the clip's usual pose is free, and beyond it costs as much as a
     roll; the neutral frame now lies near the usual pose."""
-    from landmark_media import clip_frames
     from portrait_animator.evaluate.face_measures import head_pose
-    from portrait_animator.landmarks.tracking import track_frames
 
-    track = track_frames(clip_frames("lp_d3.mp4", 250), source="lp_d3.mp4")
+    track = turning_driver_track
     yaw = np.array([head_pose(landmarks)[0] for landmarks in track.landmarks[track.valid]])
     neutral = choose_neutral(track, "auto")
     assert abs(head_pose(track.landmarks[neutral])[0] - np.median(yaw)) < 12.0  # free up to about 8°; 27° before
