@@ -265,7 +265,7 @@ def deepen_shadows(rgb: np.ndarray, skin_lightness: float) -> np.ndarray:
     0.657); on the exposure transfer it still helps dlib read the opening (measured there before its
     texture gain: taken away, Obama's mouth r 0.827 -> 0.754, Einstein's 0.684 -> 0.647; at stop 37 the
     ten pairs' mean 0.695 -> 0.659). It costs realism: against real open mouths it paints the middle of
-    the mouth 5.6 Lab L darker than the transfer alone (``bench/mouth_light.py``: bias -7.8 against -2.2)."""
+    the mouth 5.6 Lab L darker than the transfer alone (``bench/mouth_light.py``: bias -7.8 against -2.1)."""
     luma = rgb @ LUMA
     share = np.clip(luma / max(skin_lightness, 1e-3), 0.0, 1.0)
     scale = np.where(luma < skin_lightness, SHADOW_DEPTH + (1.0 - SHADOW_DEPTH) * share ** 2, 1.0)
