@@ -97,6 +97,7 @@ class MotionConfig:
     gains: MotionGains = field(default_factory=MotionGains)
     smoothing: float = 0.3  # 0 = off; 1 = strong temporal filtering of the driver's landmarks
     close_mouth: bool = True  # relative mode: a still's open mouth first closes to the driver's neutral
+    max_turn: float = 25.0  # degrees the still's head turns or nods at most (eased from half that); 0 = no limit
 
 
 @dataclass
@@ -161,6 +162,8 @@ class RenderJob:
         neutral = self.motion.neutral
         if neutral not in ("auto", "first") and not (str(neutral).isdigit() and int(neutral) >= 1):
             bad("motion.neutral", f"must be auto, first or a frame number (got {neutral!r})")
+        if not 0.0 <= self.motion.max_turn <= 90.0:
+            bad("motion.max_turn", f"must be between 0 (no limit) and 90 degrees (got {self.motion.max_turn})")
         if not 0.0 <= self.motion.smoothing <= 1.0:
             bad("motion.smoothing", f"must be between 0 and 1 (got {self.motion.smoothing})")
         for region in dataclasses.fields(MotionGains):

@@ -34,6 +34,7 @@ def test_presets_are_not_treated_as_paths(tmp_path):
     ({"sources": ["a.png"], "driver": "d.mp4", "renderer": "magic"}, "renderer"),
     ({"sources": ["a.png"], "driver": "d.mp4", "motion": {"mode": "sideways"}}, "motion.mode"),
     ({"sources": ["a.png"], "driver": "d.mp4", "motion": {"gains": {"mouth": "loud"}}}, "motion.gains.mouth"),
+    ({"sources": ["a.png"], "driver": "d.mp4", "motion": {"max_turn": -5}}, "motion.max_turn"),
     ({"sources": ["a.png"], "driver": "d.mp4", "crop_size": 300}, "crop_size"),
     ({"sources": ["a.png"], "driver": "d.mp4", "glasses": "maybe"}, "glasses"),
     ({"sources": ["a.png"], "driver": "d.mp4", "frames": "20-10"}, "frames"),
@@ -81,6 +82,19 @@ def test_keep_open_mouth_on_the_command_line_reaches_the_job(tmp_path):
     assert kept.motion.close_mouth is False
     kept.save(str(tmp_path / "j.json"))
     assert RenderJob.load(str(tmp_path / "j.json")).motion.close_mouth is False
+
+
+def test_max_turn_on_the_command_line_reaches_the_job(tmp_path):
+    from portrait_animator.cli import build_parser
+    from portrait_animator.cli.animate import job_from_args
+
+    base = ["animate", "--source", "s.png", "--driver", "preset:talk", "--out", str(tmp_path / "f.####.png")]
+    assert job_from_args(build_parser().parse_args(base)).motion.max_turn == 25.0
+    whole = job_from_args(build_parser().parse_args(base + ["--max-turn", "0"]))
+    whole.save(str(tmp_path / "j.json"))
+    assert RenderJob.load(str(tmp_path / "j.json")).motion.max_turn == 0.0
+    with pytest.raises(JobFieldError, match="motion.max_turn"):
+        job_from_args(build_parser().parse_args(base + ["--max-turn", "120"]))
 
 
 def test_glasses_on_the_command_line_reach_the_job_and_the_frames_settings(tmp_path):

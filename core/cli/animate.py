@@ -29,6 +29,10 @@ def register(subparsers) -> None:
     for region in ("head", "eyes", "brows", "mouth"):
         parser.add_argument(f"--{region}-gain", type=float, default=1.0, metavar="G",
                             help=f"multiplier on the driver's {region} motion (default 1)")
+    parser.add_argument("--max-turn", type=float, default=MotionConfig.max_turn, metavar="DEG",
+                        help="the most the still's head turns or nods, in degrees: a warp squeezes the face "
+                             "past about 30°; turns past half this are eased towards it (0: no limit; "
+                             "default %(default)s)")
     parser.add_argument("--smooth", type=float, default=MotionConfig.smoothing, metavar="S",
                         help="temporal smoothing of driver landmarks, 0 (off) to 1 (strong); default %(default)s")
     parser.add_argument("--keep-open-mouth", action="store_true",
@@ -64,7 +68,7 @@ def job_from_args(args) -> RenderJob:
         frames=FrameRange.parse(args.frames, "--frames"), renderer=args.renderer, checkpoint=args.checkpoint,
         device=args.device, crop_size=args.crop_size, face=args.face, glasses=args.glasses,
         motion=MotionConfig(mode=args.motion, neutral=args.neutral, gains=gains, smoothing=args.smooth,
-                            close_mouth=not args.keep_open_mouth),
+                            close_mouth=not args.keep_open_mouth, max_turn=args.max_turn),
         landmark_backend=args.backend, seed=args.seed, cache_dir=args.cache_dir,
     ).validate("command line")
 

@@ -136,6 +136,7 @@ class FaceMeshNetwork:
         config = text_format.Parse(_GRAPH, calculator_pb2.CalculatorGraphConfig())
         self._outputs: dict = {}
         self._timestamp = 0
+        self._last_depth = np.zeros(0)
         self._rect_type = rect_pb2.NormalizedRect
         with silenced_native_stderr():  # start-up and first inference print native INFO/W0000 lines
             self._graph = mp.CalculatorGraph(graph_config=config)
@@ -166,7 +167,13 @@ class FaceMeshNetwork:
         self._graph.wait_until_idle()
         points = np.array([(p.x, p.y) for p in self._outputs["points"].landmark], dtype=np.float64)
         image_points = window.to_image(points * window.size).astype(np.float32)
+        self._last_depth = np.array([p.z for p in self._outputs["points"].landmark]) * window.side
         return image_points, float(self._outputs["presence"])
+
+    def last_depth(self) -> np.ndarray:
+        """(478,) depth of the last run's points in image pixels, smaller nearer the camera (MediaPipe scales
+        it as the points' x); the engine's face depth (``motion.face_depth``) was measured with it."""
+        return self._last_depth.astype(np.float32)
 
     def close(self) -> None:
         if self._graph is not None:

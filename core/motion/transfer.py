@@ -7,7 +7,9 @@ Absolute mode places the driver's face shape itself on the still.
 
 Per frame:
 1. head pose: the similarity taking the neutral driver frame to this frame, fitted on rigid points;
-2. expression: this frame with its head pose undone, minus the neutral frame;
+2. expression: this frame with its head pose undone, and its turn and nod (which a 2D pose cannot take)
+   replaced by the ones the still makes — scaled by the head gain, held back past ``max_turn``
+   (``head_turn``) — minus the neutral frame;
 3. the expression is carried into the still's frame (scale/rotation between the two faces, then each
    point's local stretch across the face between them, so that on a three-quarter still the far half of
    the face, narrower, moves less) and multiplied by per-region gains; eyelids use the driver's
@@ -40,6 +42,7 @@ from .contours import (DENSE_INNER_LIPS, DENSE_LIDS, DENSE_LIP_RINGS, DENSE_OUTE
                        OUTER_LIPS_68)
 from .dense import interpolation_from_68
 from .eyes import eye_closing_targets, face_up, lid_skin, open_shut_lids, set_eye_opening, shut_eyes
+from .head_turn import HeadTurn, held_angle
 from .lip_push import lip_surround, outside_lips
 from .lips import LipThickness, uncross
 from .local_maps import LocalMaps
@@ -124,11 +127,19 @@ class MotionTransfer:
             maps_dense = LocalMaps(rest_dense, drv_dense[neutral] @ link.T, eye_line)
             lips_dense = LipThickness(self.src_dense, maps_dense.driver_mapped, DENSE_INNER_LIPS,
                                       DENSE_OUTER_LIPS, DENSE_LIP_RINGS)
+        dense_neutral = None if maps_dense is None else drv_dense[neutral]
+        turn = HeadTurn(drv[neutral], dense_neutral)
         out68 = np.empty((len(rows), *drv.shape[1:]))
         out_dense = None if self.src_dense is None else np.empty((len(rows), len(self.src_dense), 2))
-        for out, row in enumerate(rows):
-            pose = align.fit_similarity(drv[neutral][rigid], drv[row][rigid])  # neutral -> this frame
-            unposed = align.apply(align.invert(pose), drv[row]).astype(np.float64)
+        poses = [align.fit_similarity(drv[neutral][rigid], drv[row][rigid]) for row in rows]  # neutral -> frame
+        pose_free = np.array([align.apply(align.invert(pose), drv[row]) for pose, row in zip(poses, rows)])
+        fitted = turn.fit(pose_free.reshape(-1, *drv.shape[1:]))
+        shown = held_angle(fitted, gains.head, self.config.max_turn)
+        for out, (row, pose) in enumerate(zip(rows, poses)):
+            unposed = pose_free[out].astype(np.float64)
+            change68, change_dense = ((0.0, 0.0) if np.array_equal(shown[out], fitted[out])
+                                      else turn.retarget(fitted[out], shown[out]))
+            unposed += change68
             if mode_absolute:
                 delta68 = align.apply(to_source, unposed).astype(np.float64) - self.src68
                 ratio = np.clip(eye_openness(drv[row]) / np.maximum(open_src, 1e-3), 0.0, 2.0)
@@ -142,8 +153,8 @@ class MotionTransfer:
                 shape68 = set_eye_opening(src68_open, rest68 + delta68, ratio, EYES_68_LIDS)
                 out68[out] = align.apply(head, uncross(shape68, INNER_LIPS_68))
                 continue
-            dense = self._dense_shape(drv_dense, neutral, row, pose, link, delta68, gain_of,
-                                      mode_absolute, to_source, rest_dense, lips_dense, maps_dense)
+            dense = self._dense_shape(drv_dense, neutral, row, pose, link, delta68, gain_of, mode_absolute,
+                                      to_source, rest_dense, lips_dense, maps_dense, change_dense)
             dense = set_eye_opening(dense_open, dense, ratio, DENSE_LIDS, self.lid_skins)
             dense = outside_lips(uncross(dense, DENSE_INNER_LIPS), self.lip_surround)
             dense = align.apply(head, dense)
@@ -164,10 +175,10 @@ class MotionTransfer:
         return labels
 
     def _dense_shape(self, drv_dense, neutral, row, pose, link, delta68, gain_of, absolute, to_source,
-                     rest_dense, lips, maps):
-        if drv_dense is None or not np.isfinite(drv_dense[row]).all() or (lips is None and not absolute):
+                     rest_dense, lips, maps, turn_change):
+        if drv_dense is None or not np.isfinite(drv_dense[row]).all() or lips is None:
             return rest_dense + self.dense_from_68 @ delta68  # (no dense neutral frame either: its 68 points)
-        unposed = align.apply(align.invert(pose), drv_dense[row]).astype(np.float64)
+        unposed = align.apply(align.invert(pose), drv_dense[row]).astype(np.float64) + turn_change
         if absolute:
             delta = align.apply(to_source, unposed).astype(np.float64) - self.src_dense
         else:
