@@ -111,6 +111,7 @@ class PORTRAIT_ANIMATOR_PT_motion(_SidebarSubPanel, bpy.types.Panel):
             col.prop(settings, name)
         layout.prop(settings, "smoothing")
         layout.prop(settings, "close_open_mouth")
+        layout.prop(settings, "max_turn")
 
 
 class PORTRAIT_ANIMATOR_PT_engine(_SidebarSubPanel, bpy.types.Panel):

@@ -1,5 +1,7 @@
 """The add-on's data: scene settings, the face rig's parts, and the running task's status."""
 
+import math
+
 import bpy
 from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
                        StringProperty)
@@ -119,6 +121,10 @@ class PortraitAnimatorSettings(PropertyGroup):
                                    description="A still with an open mouth (a smile with teeth, a vowel) first "
                                                "closes it to the driver's rest, so it follows the driver; off: "
                                                "the still's opening is its rest")
+    max_turn: FloatProperty(name="Max Head Turn", default=math.radians(25.0), min=0.0, max=math.radians(90.0),
+                            subtype='ANGLE',
+                            description="The most the still's head turns or nods: a warp squeezes the face past "
+                                        "about 30°, so turns past half this are eased towards it (0: no limit)")
 
     last_output: StringProperty(name="Last Render", subtype='FILE_PATH', options=PATH_OPTIONS,
                                 description="Frame pattern of the last finished render")

@@ -121,8 +121,8 @@ def test_job_file_is_read_by_the_engine_config(tmp_path):
         sources=[str(tmp_path / "still.png")], driver=str(tmp_path / "rig.npz"),
         pattern=str(tmp_path / "out" / "shot.####.png"), name="shot", frames=(3, 12), device="cpu",
         crop_size=256, glasses="off", motion_mode="absolute",
-        gains={"head": 0.5, "eyes": 1.2, "brows": 1.0, "mouth": 2.0}, smoothing=0.1, close_mouth=False, bit_depth=8,
-        overwrite=True)
+        gains={"head": 0.5, "eyes": 1.2, "brows": 1.0, "mouth": 2.0}, smoothing=0.1, close_mouth=False, max_turn=0.0,
+        bit_depth=8, overwrite=True)
     path = job_file.write_job(str(tmp_path / "out" / "shot.job.json"), spec)
     job = RenderJob.load(path)
     assert job.sources == spec.sources and job.driver == spec.driver and job.name == "shot"
@@ -131,7 +131,7 @@ def test_job_file_is_read_by_the_engine_config(tmp_path):
     assert job.device == "cpu" and job.crop_size == 256 and job.motion.mode == "absolute"
     assert job.glasses == "off"
     assert job.motion.gains.mouth == 2.0 and job.motion.gains.head == 0.5 and job.motion.smoothing == 0.1
-    assert job.motion.close_mouth is False
+    assert job.motion.close_mouth is False and job.motion.max_turn == 0.0
     assert RenderJob.load(job_file.write_job(path, job_file.JobSpec(["/s.png"], "preset:blink", "/o/a.####.exr", "a"))
                           ).frames.start is None
     assert not [p for p in os.listdir(tmp_path / "out") if ".tmp" in p]

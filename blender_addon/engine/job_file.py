@@ -37,6 +37,7 @@ class JobSpec:
     gains: dict[str, float] = field(default_factory=lambda: {"head": 1.0, "eyes": 1.0, "brows": 1.0, "mouth": 1.0})
     smoothing: float = 0.3
     close_mouth: bool = True
+    max_turn: float = 25.0  # degrees; 0 = no limit
     bit_depth: int = 16
     exr_compression: str = "zip"
     paste_back: bool = True
@@ -76,6 +77,7 @@ def job_dict(spec: JobSpec) -> dict:
             "gains": dict(spec.gains),
             "smoothing": spec.smoothing,
             "close_mouth": spec.close_mouth,
+            "max_turn": spec.max_turn,
         },
         "landmark_backend": spec.landmark_backend,
         "seed": spec.seed,

@@ -3,6 +3,7 @@ and load the frames back into the scene when it succeeds."""
 
 from __future__ import annotations
 
+import math
 import os
 
 import bpy
@@ -68,7 +69,7 @@ def start_render(context) -> tasks.EngineTask:
         gains={"head": current.head_gain, "eyes": current.eyes_gain, "brows": current.brows_gain,
                "mouth": current.mouth_gain},
         smoothing=0.0 if current.driver_kind == 'RIG' else current.smoothing,
-        close_mouth=current.close_open_mouth,
+        close_mouth=current.close_open_mouth, max_turn=math.degrees(current.max_turn),
         bit_depth=16, overwrite=current.overwrite or rig_changed)
     job = write_job(os.path.join(folder, f"{name}.job.json"), spec)
     process = EngineProcess(python.command("render-job", job, "--progress", "json"))

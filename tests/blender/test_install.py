@@ -118,7 +118,8 @@ def test_panels_draw_every_state_with_real_properties_and_operators(context, dli
     settings.renderer = 'neural-hybrid'
     engine = draw(panels.PORTRAIT_ANIMATOR_PT_engine, context)
     assert ("prop", "checkpoint") in engine and ("prop", "glasses") in engine
-    assert ("prop", "mouth_gain") in draw(panels.PORTRAIT_ANIMATOR_PT_motion, context)
+    motion_panel = draw(panels.PORTRAIT_ANIMATOR_PT_motion, context)
+    assert ("prop", "mouth_gain") in motion_panel and ("prop", "max_turn") in motion_panel
 
     assert not panels.PORTRAIT_ANIMATOR_PT_expressions.poll(context)
     still = str(media_path(*RIG_STILL))
