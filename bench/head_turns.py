@@ -17,7 +17,6 @@ from the neutral frame's, in eye distances, once the 2D pose is undone, and once
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import sys
@@ -33,7 +32,7 @@ from portrait_animator.motion.transfer import MotionTransfer
 from portrait_animator.pipeline import AnimatePipeline
 from portrait_animator.render import mesh as warp_mesh
 from portrait_animator.render.base import TargetFace
-from shot import MEDIA
+from shot import MEDIA, pair_arguments, shared_pairs
 
 # Clips that turn more than 30° from their neutral frame (bench/driver_turns.py), on stills of each kind.
 DEFAULT_PAIRS = [
@@ -109,13 +108,11 @@ def measure(still: str, clip: str, squeeze: float, cache: str | None) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", nargs="*", help="STILL:CLIP file names inside the shared media folders")
+    parser = pair_arguments(__doc__.splitlines()[0])
     parser.add_argument("--squeeze", type=float, default=0.5, help="a triangle counts as squeezed below this "
                                                                   "share of its area (over the frame's median)")
-    parser.add_argument("--cache", help="landmark cache folder (reused between runs)")
     args = parser.parse_args(argv)
-    pairs = [tuple(p.split(":", 1)) for p in args.pairs] if args.pairs else DEFAULT_PAIRS
+    pairs = shared_pairs(args, DEFAULT_PAIRS)
     print(f"{'still':38s} {'driver':26s} {'frames':>6s} {'driver':>7s} {'shown':>13s} {'squeezed share':>30s}")
     print(f"{'':38s} {'':26s} {f'>{TURNED:.0f}°':>6s} {'largest':>7s} {'held':>6s} {'whole':>6s} "
           f"{'held':>7s} {'whole':>7s} {'ratio':>6s} {f'<{FACING:.0f}°':>7s} {'rigid pose':>10s} {'turn':>6s}")

@@ -20,7 +20,6 @@ order settles those, and they show as a straight cut (the chin over the neck, a 
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -32,7 +31,7 @@ from portrait_animator.motion import eye_openness
 from portrait_animator.pipeline import AnimatePipeline
 from portrait_animator.render import mesh as warp_mesh
 from portrait_animator.render.base import TargetFace
-from shot import MEDIA
+from shot import MEDIA, pair_arguments, shared_pairs
 
 DEFAULT_PAIRS = [
     ("avatarify_jobs.jpg", "lp_d12.mp4"),
@@ -84,13 +83,11 @@ def mesh_folds(still: str, clip: str, open_share: float, cache: str | None) -> t
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", nargs="*", help="STILL:CLIP file names inside the shared media folders")
+    parser = pair_arguments(__doc__.splitlines()[0])
     parser.add_argument("--open", type=float, default=0.35, help="an eye counts as open above this share "
                                                                  "of the still's opening")
-    parser.add_argument("--cache", help="landmark cache folder (reused between runs)")
     args = parser.parse_args(argv)
-    pairs = [tuple(p.split(":", 1)) for p in args.pairs] if args.pairs else DEFAULT_PAIRS
+    pairs = shared_pairs(args, DEFAULT_PAIRS)
     print(f"{'still':34s} {'driver':20s} {'frames':>6s}" + "".join(f" {kind + ': frames':>18s} {'area px^2':>10s}"
                                                                   for kind in KINDS))
     for still, clip in pairs:

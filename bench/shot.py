@@ -52,6 +52,20 @@ def clip_arguments(description: str, frames: int) -> argparse.ArgumentParser:
     return parser
 
 
+def pair_arguments(description: str) -> argparse.ArgumentParser:
+    """A parser with ``--pairs`` (STILL:CLIP) and ``--cache``, for the scripts that measure (still, clip)
+    pairs; ``shared_pairs`` reads the pairs it names."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--pairs", nargs="*", help="STILL:CLIP file names inside the shared media folders")
+    parser.add_argument("--cache", help="landmark cache folder (reused between runs)")
+    return parser
+
+
+def shared_pairs(args: argparse.Namespace, default: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The (still, clip) pairs ``--pairs`` names, or ``default``."""
+    return [tuple(pair.split(":", 1)) for pair in args.pairs] if args.pairs else default
+
+
 def shared_clips(args: argparse.Namespace) -> list[str]:
     """The paths of the clips ``--clips`` names, or of every shared driving clip."""
     folder = os.path.join(MEDIA, "driving")

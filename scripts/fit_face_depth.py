@@ -16,8 +16,8 @@ import argparse
 import importlib.util
 import os
 import sys
+from contextlib import closing
 
-import cv2
 import numpy as np
 
 from portrait_animator.landmarks.mediapipe_backend import MediaPipeDetector
@@ -28,34 +28,26 @@ from portrait_animator.motion.head_turn import RIGID_DENSE
 FRONTAL = 0.05  # the nose tip's distance from the eyes' midline, in eye distances
 
 
-def mesh_mirror_function():
-    """``mesh_mirror`` of the iBUG-table script beside this one (scripts are not a package)."""
+def mapping_script():
+    """The iBUG-table script beside this one (scripts are not a package): its ``mesh_mirror`` and
+    ``sampled_frames``."""
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fit_ibug68_mapping.py")
     spec = importlib.util.spec_from_file_location("fit_ibug68_mapping", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.mesh_mirror
+    return module
 
 
-def collect(videos, per_video):
+def collect(videos, per_video, sampled_frames):
     """(mesh points, depths) of the main face in ``per_video`` evenly spaced frames of each video."""
-    detector, network = MediaPipeDetector(), FaceMeshNetwork()
     points, depths = [], []
-    for path in videos:
-        capture = cv2.VideoCapture(path)
-        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        for index in np.linspace(0, max(count - 1, 0), per_video).astype(int):
-            capture.set(cv2.CAP_PROP_POS_FRAMES, int(index))
-            ok, frame = capture.read()
-            if not ok:
-                continue
-            image = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    with MediaPipeDetector() as detector, closing(FaceMeshNetwork()) as network:
+        for image in sampled_frames(videos, per_video):
             faces = detector.find_faces(image)
             if faces:
                 dense, _ = network.run(image, FaceRegion.from_mesh(faces[0].dense))
                 points.append(dense.astype(np.float64))
                 depths.append(network.last_depth().astype(np.float64))
-        capture.release()
     return np.array(points), np.array(depths)
 
 
@@ -75,11 +67,12 @@ def main():
     parser.add_argument("videos", nargs="+")
     parser.add_argument("--frames-per-video", type=int, default=10)
     args = parser.parse_args()
-    points, depths = collect(args.videos, args.frames_per_video)
+    script = mapping_script()
+    points, depths = collect(args.videos, args.frames_per_video, script.sampled_frames)
     depth, frontal = normalised_depths(points, depths)
     if len(depth) < 2:
         sys.exit(f"only {len(depth)} near-frontal faces found; give more videos")
-    mirror = mesh_mirror_function()(frontal[:, :FACE_MESH_COUNT])
+    mirror = script.mesh_mirror(frontal[:, :FACE_MESH_COUNT])
     # irises: the right iris' centre and ring (468-472) mirror the left's (473-477)
     mirror = np.concatenate([mirror, np.arange(473, 478), np.arange(468, 473)])
     mean = depth.mean(axis=0)

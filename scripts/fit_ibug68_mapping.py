@@ -43,6 +43,19 @@ def dlib_models():
     return os.path.join(folder, "models", "shape_predictor_68_face_landmarks.dat")
 
 
+def sampled_frames(videos, per_video):
+    """RGB frames at ``per_video`` evenly spaced places of each video (the face-depth script uses it too)."""
+    for path in videos:
+        capture = cv2.VideoCapture(path)
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        for index in np.linspace(0, max(count - 1, 0), per_video).astype(int):
+            capture.set(cv2.CAP_PROP_POS_FRAMES, int(index))
+            ok, frame = capture.read()
+            if ok:
+                yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        capture.release()
+
+
 def collect(videos, per_video):
     """(dlib 68 points, MediaPipe mesh) pairs of the main face in ``per_video`` frames of each video."""
     import dlib
@@ -51,25 +64,17 @@ def collect(videos, per_video):
     predictor = dlib.shape_predictor(dlib_models())
     ibug, mesh = [], []
     with MediaPipeDetector() as detector:
-        for path in videos:
-            capture = cv2.VideoCapture(path)
-            count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-            for index in np.linspace(0, count - 1, per_video).astype(int):
-                capture.set(cv2.CAP_PROP_POS_FRAMES, int(index))
-                ok, frame = capture.read()
-                if not ok:
-                    continue
-                image = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-                faces = detector.find_faces(image)
-                rects = hog(image, 1)
-                if not faces or not rects:
-                    continue
-                centre = faces[0].landmarks.mean(axis=0)
-                rect = min(rects, key=lambda r: np.hypot(r.center().x - centre[0], r.center().y - centre[1]))
-                points = np.array([(p.x + 0.5, p.y + 0.5) for p in predictor(image, rect).parts()])
-                if np.linalg.norm(points.mean(axis=0) - centre) < 0.2 * faces[0].size:
-                    ibug.append(points)
-                    mesh.append(faces[0].dense[:MESH])
+        for image in sampled_frames(videos, per_video):
+            faces = detector.find_faces(image)
+            rects = hog(image, 1)
+            if not faces or not rects:
+                continue
+            centre = faces[0].landmarks.mean(axis=0)
+            rect = min(rects, key=lambda r: np.hypot(r.center().x - centre[0], r.center().y - centre[1]))
+            points = np.array([(p.x + 0.5, p.y + 0.5) for p in predictor(image, rect).parts()])
+            if np.linalg.norm(points.mean(axis=0) - centre) < 0.2 * faces[0].size:
+                ibug.append(points)
+                mesh.append(faces[0].dense[:MESH])
     return np.array(ibug), np.array(mesh, dtype=np.float64)
 
 
