@@ -63,8 +63,7 @@ def test_a_far_turn_is_held_back_and_the_mouth_still_opens(bundled_face):
     _, facing_mouth = _shown(bundled_face, MotionConfig(neutral="first"), _turned_talking_driver(bundled_face, 0.0))
     assert whole_turn == pytest.approx(45.0, abs=2.0)
     assert 20.0 < held_turn < 25.5  # default 25°: eased from 12.5°
-    # 11 % less measured, with the still's smile first closed (docs/quality.md, "A turn too far for a warp")
-    assert facing_mouth > 20.0 and held_mouth == pytest.approx(facing_mouth, rel=0.15)
+    assert facing_mouth > 20.0 and held_mouth == pytest.approx(facing_mouth, rel=0.08)  # 4 % wider measured
     near_turn, _ = _shown(bundled_face, MotionConfig(neutral="first"), _turned_talking_driver(bundled_face, 10.0))
     assert near_turn == pytest.approx(10.0, abs=1.0)  # a small turn passes whole
 
