@@ -66,6 +66,9 @@ def test_a_far_turn_is_held_back_and_the_mouth_still_opens(bundled_face):
     assert facing_mouth > 20.0 and held_mouth == pytest.approx(facing_mouth, rel=0.08)  # 4 % wider measured
     near_turn, _ = _shown(bundled_face, MotionConfig(neutral="first"), _turned_talking_driver(bundled_face, 10.0))
     assert near_turn == pytest.approx(10.0, abs=1.0)  # a small turn passes whole
+    points_only = LandmarkTrack(track.landmarks, np.ones(2), track.frame_numbers)  # a dlib or rig driver
+    held_turn, held_mouth = _shown(bundled_face, MotionConfig(neutral="first"), points_only)
+    assert 20.0 < held_turn < 25.5 and held_mouth > 20.0
 
 
 def test_a_head_gain_of_zero_keeps_the_face_from_turning_not_from_talking(bundled_face):
