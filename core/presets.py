@@ -14,7 +14,9 @@ import numpy as np
 from . import align
 from .errors import JobFieldError
 from .landmarks import ibug68
+from .landmarks.mediapipe_topology import IBUG68_MATRIX
 from .landmarks.track import LandmarkTrack
+from .motion.face_depth import FACE_DEPTH
 
 PRESETS = ("idle", "blink", "smile", "talk")
 DEFAULT_FPS = 25.0
@@ -39,8 +41,7 @@ SPEECH_FLOOR = 0.25
 # sits stillest (dreamtalk_mead_w009_neutral) 1.3, 1.2 and 0.4. The presets keep to the calm end of that;
 # before, they only rolled (1.5).
 SWAY_DEGREES = {"idle": (1.5, 1.2, 1.0), "talk": (3.0, 2.5, 1.5)}
-HEAD_DEPTH = 0.9  # a generic head's depth at the face's middle, eye distances in front of its turning axis
-NOSE_RISE = 0.35  # and how far the nose tip stands out of it (as ``evaluate.face_measures.NOSE_DEPTH``)
+PIVOT_DEPTH = 0.9  # how far the head turns about an axis behind its face: eye distances behind the rigid points
 
 
 def parse_preset(driver: str) -> str:
@@ -171,8 +172,9 @@ def _close_eyes(shapes, closure):
 
 def _sway(shapes, t, rng, unit, across, down, degrees):
     """Small, slow head motion of a person sitting still: turns, nods and rolls, each two slow waves whose
-    standard deviations are ``degrees`` (yaw, pitch, roll), and a little drift. Turns and nods turn a generic
-    head in depth (``_head_depth``), so the nose passes over the cheeks as on a real head."""
+    standard deviations are ``degrees`` (yaw, pitch, roll), and a little drift. Turns and nods turn the
+    generic face depth motion transfer fits turns with (``motion.face_depth``) about an axis ``PIVOT_DEPTH``
+    behind the face, so the nose passes over the cheeks and the face moves as on a real head."""
     angles = []
     for spread in degrees:
         phases = rng.uniform(0.0, 2.0 * np.pi, size=2)
@@ -185,7 +187,7 @@ def _sway(shapes, t, rng, unit, across, down, degrees):
     drift = (0.05 * unit * np.sin(2 * np.pi * 0.17 * t + phases[0]))[:, None] * across + (
         0.04 * unit * np.sin(2 * np.pi * 0.29 * t + phases[1]))[:, None] * down
     centre = shapes[0].mean(0)
-    depth = _head_depth(shapes[0], unit, across) * unit
+    depth = (PIVOT_DEPTH - IBUG68_MATRIX @ np.asarray(FACE_DEPTH)) * unit  # towards the camera from the axis
     for row in range(len(shapes)):
         offset = shapes[row] - centre
         side, height = offset @ across, offset @ down
@@ -195,15 +197,3 @@ def _sway(shapes, t, rng, unit, across, down, degrees):
         turned = side[:, None] * across + height[:, None] * down
         rolled = turned @ align.similarity_from_params(1.0, roll[row], (0.0, 0.0))[:, :2].T
         shapes[row] = centre + rolled + drift[row] - drift[0]
-
-
-def _head_depth(points, unit, across):
-    """A generic head's depth at each of the 68 ``points``, towards the camera, in eye distances: rounded
-    across the face (zero just beyond the jaw line's ends), the nose standing out of it by ``NOSE_RISE``."""
-    middle = np.mean(align.eye_centres(points), axis=0)
-    side = (points - middle) @ across / unit
-    half_width = 1.1 * np.abs(side[list(ibug68.JAW)]).max()
-    depth = HEAD_DEPTH * np.sqrt(np.clip(1.0 - (side / half_width) ** 2, 0.0, None))
-    depth[list(ibug68.NOSE_BRIDGE)] += NOSE_RISE * np.array([0.25, 0.5, 0.75, 1.0])
-    depth[list(ibug68.NOSE_BASE)] += NOSE_RISE * np.array([0.4, 0.55, 0.6, 0.55, 0.4])
-    return depth

@@ -35,7 +35,7 @@ def test_each_preset_moves_what_it_names(bundled_face):
     assert np.ptp(mouth["blink"]) < 1e-3
     assert width["smile"].max() > 1.1 * width["smile"][0]
     sway = np.linalg.norm(tracks["idle"].landmarks[:, 30] - tracks["idle"].landmarks[0, 30], axis=1)
-    assert sway.max() > 1.0 and np.ptp(mouth["idle"]) < 1e-3
+    assert sway.max() > 1.0 and np.ptp(mouth["idle"]) < 5e-3  # idle does not talk (a nod foreshortens the lips)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
