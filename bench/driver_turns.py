@@ -19,7 +19,6 @@ import tempfile
 
 import numpy as np
 
-from portrait_animator import align
 from portrait_animator.cache import FileCache
 from portrait_animator.config import MotionConfig
 from portrait_animator.evaluate.face_measures import head_pose
@@ -39,10 +38,7 @@ def poses(clip: str, frames: int, cache: FileCache, scratch: str) -> tuple[np.nd
     wanted = track.valid & (track.frame_numbers <= frames)
     frame_poses = np.array([head_pose(landmarks)[:2] for landmarks in track.landmarks[wanted]])
     landmarks = fill_missing(track).landmarks.astype(np.float64)
-    rigid = list(align.RIGID_68)
-    pose_free = np.array([align.apply(align.invert(align.fit_similarity(landmarks[neutral][rigid], points[rigid])),
-                                      points) for points in landmarks[wanted]])
-    fitted = np.degrees(HeadTurn(landmarks[neutral]).fit(pose_free))
+    fitted = np.degrees(HeadTurn(landmarks[neutral]).fit_frames(landmarks[wanted]))
     return frame_poses, np.array(head_pose(track.landmarks[neutral])[:2]), fitted
 
 

@@ -50,8 +50,7 @@ FACING = 5.0  # degrees: the frames that show the warp's squeeze of a face that 
 
 def fitted_turns(landmarks: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """|yaw| in degrees of each frame of a 68-point sequence from the ``reference`` face, by ``HeadTurn``."""
-    turn = HeadTurn(reference)
-    return np.degrees(np.abs([turn.fit_frame(points)[0] for points in landmarks]))
+    return np.degrees(np.abs(HeadTurn(reference).fit_frames(landmarks)[:, 0]))
 
 
 def unexplained(landmarks: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -59,14 +58,11 @@ def unexplained(landmarks: np.ndarray, reference: np.ndarray) -> np.ndarray:
     and from the reference turned and nodded as ``HeadTurn`` fits them (mean distance, eye distances): how
     much of a turn the generic depth explains."""
     turn, rigid = HeadTurn(reference), list(align.RIGID_68)
-    eyes = np.linalg.norm(reference[45] - reference[36])
-    found = []
-    for points in landmarks:
-        pose_free = align.apply(align.invert(align.fit_similarity(reference[rigid], points[rigid])), points)
-        fitted = turn.shapes(*turn.fit(pose_free[None])[0])[0]
-        found.append([np.linalg.norm(pose_free[rigid] - reference[rigid], axis=1).mean(),
-                      np.linalg.norm(pose_free[rigid] - fitted[rigid], axis=1).mean()])
-    return np.array(found) / eyes
+    _, pose_free = turn.pose_free(landmarks)
+    fitted = np.array([turn.shapes(*angles)[0] for angles in turn.fit(pose_free)]).reshape(pose_free.shape)
+    off = [np.linalg.norm(pose_free[:, rigid] - shape[:, rigid], axis=2).mean(axis=1)
+           for shape in (reference[None], fitted)]
+    return np.stack(off, axis=1) / np.linalg.norm(reference[45] - reference[36])
 
 
 def squeezed_shares(shot, shapes, squeeze: float) -> np.ndarray:

@@ -22,10 +22,12 @@ import numpy as np
 
 from portrait_animator.landmarks.mediapipe_backend import MediaPipeDetector
 from portrait_animator.landmarks.mediapipe_mesh import FaceMeshNetwork, FaceRegion
-from portrait_animator.landmarks.mediapipe_topology import DENSE_COUNT, FACE_MESH_COUNT
-from portrait_animator.motion.head_turn import RIGID_DENSE
+from portrait_animator.landmarks.mediapipe_topology import DENSE_COUNT, FACE_MESH_COUNT, IBUG68_MATRIX
+from portrait_animator.motion.head_turn import RIGID_68
 
 FRONTAL = 0.05  # the nose tip's distance from the eyes' midline, in eye distances
+# The mesh points the head-pose fit's 68 rigid points are made of: the table is centred on them.
+RIGID_DENSE = tuple(int(k) for k in np.flatnonzero(np.abs(IBUG68_MATRIX[RIGID_68]).sum(axis=0) > 0))
 
 
 def mapping_script():

@@ -25,10 +25,10 @@ def test_the_fit_finds_a_turn_and_nod_whatever_the_2d_pose(bundled_face):
     face = bundled_face["landmarks"]
     turn = HeadTurn(face)
     seen = align.apply(align.similarity_from_params(0.7, 0.3, (30.0, -12.0)), turn.shapes(0.6, -0.25)[0])
-    yaw, pitch = turn.fit_frame(seen)
+    yaw, pitch = turn.fit_frames(seen[None])[0]
     assert np.degrees(yaw) == pytest.approx(np.degrees(0.6), abs=0.2)
     assert np.degrees(pitch) == pytest.approx(np.degrees(-0.25), abs=0.2)
-    assert turn.fit_frame(face) == pytest.approx((0.0, 0.0), abs=1e-4)
+    assert turn.fit_frames(face[None])[0] == pytest.approx((0.0, 0.0), abs=1e-4)
 
 
 def _turned_talking_driver(bundled_face, yaw_degrees: float):
@@ -53,7 +53,7 @@ def _shown(bundled_face, config: MotionConfig, track) -> tuple[float, float]:
     shapes = motion.MotionTransfer(config, still, bundled_face["dense"]).transfer(track)
     target = shapes.landmarks[1].astype(np.float64)
     gap = np.linalg.norm(target[[65, 66, 67]] - target[[63, 62, 61]], axis=1).mean()
-    return float(np.degrees(HeadTurn(still).fit_frame(target)[0])), float(gap)
+    return float(np.degrees(HeadTurn(still).fit_frames(target[None])[0, 0])), float(gap)
 
 
 def test_a_far_turn_is_held_back_and_the_mouth_still_opens(bundled_face):
@@ -91,12 +91,12 @@ def test_a_real_turn_is_fitted_as_the_nose_shows_it_and_held_back(bundled_face):
     neutral = choose_neutral(track, "auto")
     driver = track.landmarks.astype(np.float64)
     turn = HeadTurn(driver[neutral])
-    fitted = np.degrees([turn.fit_frame(frame)[0] for frame in driver])
+    fitted = np.degrees(turn.fit_frames(driver)[:, 0])
     nose = np.array([head_pose(frame)[0] for frame in driver]) - head_pose(driver[neutral])[0]
     assert np.corrcoef(fitted, nose)[0, 1] > 0.95 and np.abs(fitted).max() > 35.0
     still = bundled_face["landmarks"]
     shown = {}
     for max_turn in (0.0, 25.0):
         shapes = motion.MotionTransfer(MotionConfig(max_turn=max_turn), still, bundled_face["dense"]).transfer(track)
-        shown[max_turn] = np.abs(np.degrees([HeadTurn(still).fit_frame(frame)[0] for frame in shapes.landmarks]))
+        shown[max_turn] = np.abs(np.degrees(HeadTurn(still).fit_frames(shapes.landmarks)[:, 0]))
     assert shown[0.0].max() > 35.0 and shown[25.0].max() < 27.0

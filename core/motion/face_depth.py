@@ -1,5 +1,5 @@
 """A generic face's depth at each of MediaPipe's 478 mesh points, in eye distances (outer eye corners),
-positive away from the camera, centred on the rigid points of the head-pose fit (``head_turn.RIGID_DENSE``).
+positive away from the camera, centred on the mesh points the head-pose fit's rigid points are made of.
 
 Measured by ``scripts/fit_face_depth.py`` with MediaPipe's mesh network on 244 near-frontal faces in frames
 of 46 driving videos, averaged over the faces and over left and right, so it turns no way and belongs to no

@@ -21,8 +21,6 @@ from ..landmarks.mediapipe_topology import IBUG68_MATRIX
 from .face_depth import FACE_DEPTH
 
 RIGID_68 = list(align.RIGID_68)
-# The mesh points the 68 rigid points are made of (the depth table is centred on them).
-RIGID_DENSE = tuple(int(k) for k in np.flatnonzero(np.abs(IBUG68_MATRIX[RIGID_68]).sum(axis=0) > 0))
 FIT_STEPS = 6  # Gauss-Newton steps of the (yaw, pitch) fit: on turns of 55° four settle it to 0.005°
 STEP = 1e-3  # radians, for the fit's numerical derivatives
 KNEE = 0.5  # share of ``max_turn`` shown unchanged; past it the turn bends smoothly towards ``max_turn``
@@ -109,11 +107,17 @@ class HeadTurn:
 
         return change(self._face), None if self._mesh is None else change(self._mesh)
 
-    def fit_frame(self, frame68: np.ndarray) -> tuple[float, float]:
-        """``fit`` of one frame as tracked: its 2D pose from the neutral frame undone first."""
-        frame68 = np.asarray(frame68, dtype=np.float64)
-        pose = align.fit_similarity(self.neutral68[RIGID_68], frame68[RIGID_68])
-        return tuple(self.fit(align.apply(align.invert(pose), frame68)[None])[0])
+    def pose_free(self, frames68: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        """Each of (F, 68, 2) tracked frames' 2D pose from the neutral frame (the similarity fitted on the
+        rigid points, neutral -> frame) and the frames with it undone, (F, 68, 2)."""
+        frames68 = np.asarray(frames68, dtype=np.float64)
+        poses = [align.fit_similarity(self.neutral68[RIGID_68], frame[RIGID_68]) for frame in frames68]
+        undone = [align.apply(align.invert(pose), frame) for pose, frame in zip(poses, frames68)]
+        return poses, np.array(undone, dtype=np.float64).reshape(frames68.shape)
+
+    def fit_frames(self, frames68: np.ndarray) -> np.ndarray:
+        """``fit`` of (F, 68, 2) frames as tracked: their 2D pose from the neutral frame undone first."""
+        return self.fit(self.pose_free(frames68)[1])
 
     def fit(self, pose_free68: np.ndarray) -> np.ndarray:
         """(F, 2) the (yaw, pitch) in radians whose turned neutral frame best matches each of (F, 68, 2)

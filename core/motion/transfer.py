@@ -127,19 +127,16 @@ class MotionTransfer:
             maps_dense = LocalMaps(rest_dense, drv_dense[neutral] @ link.T, eye_line)
             lips_dense = LipThickness(self.src_dense, maps_dense.driver_mapped, DENSE_INNER_LIPS,
                                       DENSE_OUTER_LIPS, DENSE_LIP_RINGS)
-        dense_neutral = None if maps_dense is None else drv_dense[neutral]
-        turn = HeadTurn(drv[neutral], dense_neutral)
+        turn = HeadTurn(drv[neutral], None if maps_dense is None else drv_dense[neutral])
         out68 = np.empty((len(rows), *drv.shape[1:]))
         out_dense = None if self.src_dense is None else np.empty((len(rows), len(self.src_dense), 2))
-        poses = [align.fit_similarity(drv[neutral][rigid], drv[row][rigid]) for row in rows]  # neutral -> frame
-        pose_free = np.array([align.apply(align.invert(pose), drv[row]) for pose, row in zip(poses, rows)])
-        fitted = turn.fit(pose_free.reshape(-1, *drv.shape[1:]))
+        poses, pose_free = turn.pose_free(drv[rows])
+        fitted = turn.fit(pose_free)
         shown = held_angle(fitted, gains.head, self.config.max_turn)
         for out, (row, pose) in enumerate(zip(rows, poses)):
-            unposed = pose_free[out].astype(np.float64)
             change68, change_dense = ((0.0, 0.0) if np.array_equal(shown[out], fitted[out])
                                       else turn.retarget(fitted[out], shown[out]))
-            unposed += change68
+            unposed = pose_free[out] + change68
             if mode_absolute:
                 delta68 = align.apply(to_source, unposed).astype(np.float64) - self.src68
                 ratio = np.clip(eye_openness(drv[row]) / np.maximum(open_src, 1e-3), 0.0, 2.0)
