@@ -4,4 +4,4 @@ Raised whenever the same settings render different pixels: a resumed render keep
 its own version, so a shot is never half one engine and half another.
 """
 
-__version__ = "0.4.7"
+__version__ = "0.4.8"

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from portrait_animator.io.colour import linear_to_srgb, srgb_to_linear
-from portrait_animator.render.mouth import DriverMouth, MouthPainter, driver_skin, lip_edges
+from portrait_animator.render.mouth import (DriverMouth, MouthPainter, driver_mapping, driver_mouth_seen, driver_skin,
+                                           lip_edges)
 from portrait_animator.render.mouth_interior import synthetic_interior
 
 SKIN = (0.80, 0.62, 0.52)
@@ -226,6 +227,56 @@ def test_a_drivers_white_teeth_stay_white_on_a_still_paler_than_the_driver():
     lab = cv2.cvtColor(shown.reshape(-1, 1, 3).astype(np.float32), cv2.COLOR_RGB2Lab).reshape(-1, 3)
     teeth = lab[lab[:, 0] >= np.percentile(lab[:, 0], 95)]
     assert teeth[:, 1].mean() > -2.0 and teeth[:, 2].mean() > -2.0, teeth.mean(0)
+
+
+def _turned_driver_frame():
+    """The driver frame seen turned: the far (left) half of its mouth squeezed to a fifth of its width towards
+    the middle, and the face's edge just past that far corner, a white wall beyond it."""
+    image, inner, outer = _driver_frame()
+    middle = 100.0
+    squeeze = lambda points: np.where(points[:, :1] < middle, middle + (points - middle) * [0.2, 1.0], points)
+    inner, outer = squeeze(inner), squeeze(outer)
+    image = image.copy()
+    image[:, :int(outer[0, 0]) - 1] = 1.0  # the room behind the face, white
+    return image, inner, outer
+
+
+def _closed_still_opened():
+    rgb, upper, lower, outer = _closed_still(np.full((200, 200, 3), (0.62, 0.45, 0.36), np.float32)
+                                             + np.random.default_rng(3).normal(0.0, 0.02, (200, 200, 3)))
+    opened = lower + [0.0, 30.0] * np.sin(np.linspace(0.0, np.pi, len(lower)))[:, None]
+    return MouthPainter(rgb, upper, lower, outer), upper, opened
+
+
+def test_a_turned_drivers_mouth_carried_past_its_far_corner_gives_way_to_the_synthesised_mouth():
+    """A driver turned far enough to hide its far mouth corner: carried onto a frontal target, its mouth
+    reached past that corner into the wall behind the face, painted as a white wedge in the still's mouth.
+    The synthesised interior stands in for it there."""
+    painter, upper, opened = _closed_still_opened()
+    image, inner, outer = _turned_driver_frame()
+    assert driver_mapping(upper, opened, DriverMouth(image, inner, outer))[1] > 0.12  # past the far corner
+    frontal = painter.paint(upper, opened, DriverMouth(image, inner, outer))
+    without_wall = painter.paint(upper, opened, DriverMouth(_driver_frame()[0], inner, outer))
+    turned = painter.paint(upper, opened, DriverMouth(image, inner, outer, turn=np.radians(25.0)))
+    far = (slice(None), slice(0, int(opened[3, 0]) - frontal.box[0]))
+    wall = (np.abs(frontal.rgb - without_wall.rgb).max(-1) > 0.2) & (frontal.alpha > 0.5)
+    assert wall[far].sum() > 50  # taken as frontal, the driver's mouth shows the wall in its far part
+    synthetic = synthetic_interior(upper, opened, turned.box, painter.lips_rgb, 200, teeth=True)
+    np.testing.assert_allclose(turned.rgb, synthetic, atol=1e-6)
+
+
+def test_a_turned_driver_whose_mouth_fits_keeps_it_and_a_frontal_one_always_does():
+    """Turned drivers whose mouth carries onto the target within its corners keep their own mouth (20°
+    turns of real talkers, `lp_d3`, fit it exactly); so does a frontal driver whose nearly shut mouth makes
+    the fit reach wide. Turned far away, no driver's mouth is trusted."""
+    painter, upper, opened = _closed_still_opened()
+    image, inner, outer = _driver_frame()
+    kept = painter.paint(upper, opened, DriverMouth(image, inner, outer, turn=np.radians(25.0)))
+    np.testing.assert_array_equal(kept.rgb, painter.paint(upper, opened, DriverMouth(image, inner, outer)).rgb)
+    assert driver_mouth_seen(np.radians(20.0), 0.0) == 1.0
+    assert driver_mouth_seen(0.0, 4.0) == 1.0
+    assert driver_mouth_seen(np.radians(-60.0), 0.0) == 0.0
+    assert 0.0 < driver_mouth_seen(np.radians(15.0), 0.5) < 1.0  # faded in as the turn grows
 
 
 def _teeth_smile_driver(between_teeth_and_lip, teeth_to=16.0):

@@ -5,8 +5,9 @@ the gap; on a smiling still it is the teeth, stretched tall. So the mouth interi
 
 1. the cavity: the driving video's own mouth, aligned to the target lips (its lower lip taken from where
    the image shows it ends, ``lip_edges``) and colour-matched from the driver's skin (read on its neutral
-   frame, ``driver_skin``) to the still's, when there is a driving video; otherwise a synthesised
-   interior (upper and lower teeth, a dark mouth, the tongue; ``mouth_interior``) in the still's colours;
+   frame, ``driver_skin``) to the still's, when there is a driving video whose mouth faces the camera
+   (``driver_mouth_seen``); otherwise a synthesised interior (upper and lower teeth, a dark mouth, the
+   tongue; ``mouth_interior``) in the still's colours;
 2. on top, when the still shows its own teeth (its lips are parted and part of the gap is lighter than
    the lips), those teeth: the part of the still's mouth opening next to the upper lip follows the upper
    lip along its length, the part next to the lower lip follows the lower lip, so teeth move with the jaw
@@ -30,7 +31,7 @@ from .. import align
 from . import mesh as warp_mesh
 from .mouth_interior import synthetic_interior
 from .colour_transfer import lab, lab_statistics, match_colour
-from .regions import LUMA, Overlay, bounding_box, polygon_mask, region_pixels, warp_into_box
+from .regions import LUMA, Overlay, bounding_box, polygon_mask, region_pixels, smoothstep, warp_into_box
 
 OPEN_START, OPEN_FULL = 0.015, 0.05  # lip gap / mouth width, past the still's own, where painting fades in
 SOURCE_TEETH_GAP = 0.04  # the still shows its mouth interior above this gap / width
@@ -42,6 +43,13 @@ LIP_EDGE_CONTRAST = 15.0  # Lab distance from the lip's own colour where a lip e
 LIP_EDGE_REACH = 0.6  # how far across the opening (share of the gap) a lip may be found to reach
 LIP_EDGE_SLACK = 1.0  # pixels: an edge this close is where the tracker put it; the move is full from twice this
 LIP_EDGE_SHADOW = 2  # pixels of dark between lip and teeth taken for the shadow line at the teeth's base
+# When the driver's own mouth stands for the target's (``driver_mouth_seen``): a driver's yaw from its neutral
+# frame (radians) from which its far mouth corner may be hidden, and from which it is, whatever the fit says;
+FAR_CORNER_TURN = np.radians(10.0), np.radians(20.0)
+MOUTH_TURNED_AWAY = np.radians(40.0), np.radians(55.0)
+# and how far past the driver's lip corners (share of its mouth's width) the target opening, carried back,
+# may reach before the driver's mouth gives way to the synthesised interior (faded in between).
+CORNER_OVERSHOOT = 0.02, 0.12
 
 
 @dataclass
@@ -52,6 +60,7 @@ class DriverMouth:
     inner: np.ndarray  # (8, 2) iBUG inner lips 60-67
     outer: np.ndarray  # (12, 2) iBUG outer lips 48-59
     skin: tuple[np.ndarray, np.ndarray] | None = None  # the driver's skin (``driver_skin``); None: this image's
+    turn: float = 0.0  # the driver's yaw from its neutral frame (radians): a turned mouth's far half is hidden
 
 
 class MouthPainter:
@@ -87,10 +96,15 @@ class MouthPainter:
         if box[2] <= box[0] or box[3] <= box[1]:
             return None
         alpha = polygon_mask(target, box, 0.7)
+        seen, rgb = 0.0, None
         if driver is not None:
-            rgb = self._driver_cavity(upper, lower, box, driver)
-        else:
-            rgb = synthetic_interior(upper, lower, box, self.lips_rgb, self.size, teeth=not self.parted)
+            matrix, overshoot = driver_mapping(upper, lower, driver)
+            seen = driver_mouth_seen(driver.turn, overshoot)
+            if seen > 0.0:
+                rgb = self._driver_cavity(matrix, box, driver)
+        if seen < 1.0:
+            synthetic = synthetic_interior(upper, lower, box, self.lips_rgb, self.size, teeth=not self.parted)
+            rgb = synthetic if rgb is None else synthetic + seen * (rgb - synthetic)
         if self.shows_teeth:
             rgb = self._own_teeth(rgb, upper, lower, box)
             alpha *= self._change(upper, lower)  # the still's own mouth needs no painting until it moves
@@ -127,12 +141,9 @@ class MouthPainter:
             rgb = rgb * (1.0 - mask[..., None]) + patch * mask[..., None]
         return rgb
 
-    def _driver_cavity(self, upper: np.ndarray, lower: np.ndarray, box, driver: DriverMouth) -> np.ndarray:
-        """The driver's mouth interior on the target opening, with the still's skin colour and light."""
-        # The target's inner lips at the eight iBUG inner-lip positions: 60-64 along the upper lip, 65-67 back.
-        up, low = align.resample_arc(upper, 5), align.resample_arc(lower, 5)
-        target_68 = np.vstack([up, low[3:0:-1]])
-        matrix = align.fit_affine(lip_edges(driver), target_68)
+    def _driver_cavity(self, matrix: np.ndarray, box, driver: DriverMouth) -> np.ndarray:
+        """The driver's mouth interior carried by ``matrix`` (``driver_mapping``) onto the target opening, with
+        the still's skin colour and light."""
         patch = warp_into_box(driver.image, matrix, box)
         skin = driver.skin if driver.skin is not None else driver_skin(driver.image, driver.outer)
         matched = match_colour(patch, skin, self.skin_lab)
@@ -140,6 +151,41 @@ class MouthPainter:
 
 
 # ------------------------------------------------------------------------------------ geometry
+def driver_mapping(upper: np.ndarray, lower: np.ndarray, driver: DriverMouth) -> tuple[np.ndarray, float]:
+    """The affine carrying the driver's mouth onto the target opening (inner-lip halves ``upper``/``lower``),
+    and how far the target opening, carried back, reaches past the driver's outer lip corners along the line
+    between them, as a share of that line's length: past them lies cheek, or beyond a turned face's edge the
+    room behind it."""
+    # The target's inner lips at the eight iBUG inner-lip positions: 60-64 along the upper lip, 65-67 back.
+    up, low = align.resample_arc(upper, 5), align.resample_arc(lower, 5)
+    matrix = align.fit_affine(lip_edges(driver), np.vstack([up, low[3:0:-1]]))
+    back = align.apply(align.invert(matrix), mouth_loop(upper, lower))
+    corners = np.asarray(driver.outer, np.float64)[[0, 6]]  # iBUG 48 and 54
+    width = max(float(np.linalg.norm(corners[1] - corners[0])), 1e-6)
+    along = (back - corners[0]) @ ((corners[1] - corners[0]) / width)
+    return matrix, max(-float(along.min()), float(along.max()) - width, 0.0) / width
+
+
+def driver_mouth_seen(turn: float, overshoot: float) -> float:
+    """1 -> 0: how far the driver's own mouth can stand for the target's, given the driver's yaw ``turn``
+    from its neutral frame and how far the target opening reaches past its lip corners (``driver_mapping``).
+
+    A turned driver's far mouth corner slips behind the near half and its lips crowd against the face's
+    edge; the one affine that carries that mouth onto a target turned less (``max_turn`` holds the still
+    back) then reaches past the far corner, across the edge: the wall behind the driver was painted into the
+    far half of the still's mouth as a white wedge (`styletalk_nice_clip1` from frame 32, 17° away;
+    docs/quality.md, "A driver's mouth seen from the side"). The synthesised interior stands in where a
+    turned driver's mouth is reached past its corners, and wherever the driver is turned far away (past
+    40-55°, where the tracker's own lips slip: frames 59-60 of that clip, 54° away, fit within them). A
+    frontal driver keeps its own mouth, even where a nearly shut one makes the fit reach wide (it paints
+    little then): the pearls' and the marble bust's drivers, frontal, reach 2-4 widths on shut frames."""
+    def ramp(value, bounds):
+        return float(smoothstep(np.float64((value - bounds[0]) / (bounds[1] - bounds[0]))))
+    hidden = max(ramp(abs(turn), FAR_CORNER_TURN) * ramp(overshoot, CORNER_OVERSHOOT),
+                 ramp(abs(turn), MOUTH_TURNED_AWAY))
+    return 1.0 - hidden
+
+
 def lip_edges(driver: DriverMouth) -> np.ndarray:
     """The driver's inner lips with the lower lip's middle three points moved up to where the lower lip ends
     in the image and the teeth begin: where the walk up the opening has brightened halfway from the lip's

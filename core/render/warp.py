@@ -18,6 +18,7 @@ from .. import align
 from ..landmarks import ibug68
 from ..landmarks import mediapipe_topology as mpt
 from ..motion import LoopHalves, shut_eyes, with_lids_parted
+from ..motion.head_turn import HeadTurn
 from . import crop_frame, gaze, head_band
 from . import mesh as warp_mesh
 from . import eye_opening, mouth
@@ -72,6 +73,7 @@ class WarpRenderer:
         self.glasses_mode = glasses
         self.glasses: GlassesCarrier | None = None  # set by prepare() for the still
         self._neutral_skins = None  # (the driver's neutral image, its skin round the mouth, round each eye)
+        self._driver_turn = None  # (the driver's neutral landmarks, their HeadTurn)
 
     def describe(self) -> dict:
         return {"renderer": self.name, "checkpoint": None}
@@ -112,10 +114,10 @@ class WarpRenderer:
         rgb = remap(source.crop.rgb, source_map)
         matte = self._matte(source_map)
 
-        driver = target.driver_frame
-        skins = self._driver_skins(target.driver_neutral)
-        overlays = [self._mouth(control_dst, driver, skins[0]), *self.eyelids.paint(control_dst, rgb),
-                    *self._opened_eyes(control_dst, driver, skins[1])]
+        overlays = [self.mouth.paint(control_dst[self.lips.upper], control_dst[self.lips.lower],
+                                     self.driver_mouth(target)),
+                    *self.eyelids.paint(control_dst, rgb),
+                    *self._opened_eyes(control_dst, target.driver_frame, self._driver_skins(target.driver_neutral)[1])]
         overlays = [o for o in overlays if o is not None and o.alpha.size]
         overlay_rgb = overlay_alpha = None
         if overlays:
@@ -229,18 +231,31 @@ class WarpRenderer:
         full[full < 1e-3] = 0.0  # float noise of an unmoved mesh is not animation: keep those pixels exact
         return np.clip(full, 0.0, 1.0) * _border_falloff(size)
 
-    def _mouth(self, control_dst: np.ndarray, driver, skin) -> Overlay | None:
-        """``driver``: the driver's image and 68 landmarks (``TargetFace.driver_frame``), or None; ``skin``:
-        the driver's skin round its mouth on its neutral frame, or None (this frame's)."""
-        shown = (None if driver is None
-                 else mouth.DriverMouth(driver[0], driver[1][60:68], driver[1][48:60], skin))
-        return self.mouth.paint(control_dst[self.lips.upper], control_dst[self.lips.lower], shown)
+    def driver_mouth(self, target: TargetFace) -> mouth.DriverMouth | None:
+        """The driver's mouth as the mouth painter takes it: its image, lips, skin round them on its neutral
+        frame and its yaw from that frame; None without a driver frame."""
+        driver = target.driver_frame
+        if driver is None:
+            return None
+        image, landmarks = driver
+        return mouth.DriverMouth(image, landmarks[60:68], landmarks[48:60],
+                                 self._driver_skins(target.driver_neutral)[0],
+                                 self._turn_of(landmarks, target.driver_neutral))
 
     def _opened_eyes(self, control_dst: np.ndarray, driver, skins) -> list[Overlay]:
         if not self.eye_opener.shut:
             return []
         shown = None if driver is None else DriverEyes(driver[0], (driver[1][36:42], driver[1][42:48]), skins)
         return self.eye_opener.paint(control_dst, shown)
+
+    def _turn_of(self, landmarks: np.ndarray, neutral: tuple[np.ndarray, np.ndarray] | None) -> float:
+        """The driver's yaw (radians) from its neutral frame, fitted as the motion transfer fits it, for a
+        frame's 68 ``landmarks``; 0 without a neutral frame."""
+        if neutral is None:
+            return 0.0
+        if self._driver_turn is None or self._driver_turn[0] is not neutral[1]:
+            self._driver_turn = (neutral[1], HeadTurn(neutral[1]))
+        return float(self._driver_turn[1].fit_frames(np.asarray(landmarks)[None])[0, 0])
 
     def _driver_skins(self, neutral: tuple[np.ndarray, np.ndarray] | None):
         """The driver's skin round its mouth and round each eye on its neutral frame (worked out on the
