@@ -74,7 +74,8 @@ def bench(still: str, clip: str, frames: int, crop_size: int, fmt: str, scratch:
         target = TargetFace(number, shot.shapes.landmarks[row], shot.shapes.dense[row]
                             if shot.shapes.dense is not None else None)
         start = time.perf_counter()
-        attach_driver(target, image, shot.driver.track.landmarks[track_rows[number]], shot.driver_neutral)
+        attach_driver(target, image, shot.driver.track.landmarks[track_rows[number]], shot.driver_neutral,
+                      shot.shapes.turn_of(row))
         rendered = shot.renderer.render(target)
         times["warp"].append(time.perf_counter() - start)
         frame, seconds = _timed(paste, rendered)

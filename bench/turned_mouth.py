@@ -68,7 +68,8 @@ def measure(still: str, clip: str, cache: str | None) -> dict:
     for row, number in enumerate(shapes.frame_numbers):
         number = int(number)
         target = TargetFace(number, shapes.landmarks[row], None if shapes.dense is None else shapes.dense[row])
-        attach_driver(target, frames[number], track.landmarks[track_rows[number]], shot.driver_neutral)
+        attach_driver(target, frames[number], track.landmarks[track_rows[number]], shot.driver_neutral,
+                      shapes.turn_of(row))
         driver = renderer.driver_mouth(target)
         if driver is None:
             continue

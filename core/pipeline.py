@@ -141,7 +141,8 @@ class AnimatePipeline:
                                     None if shot.shapes.dense is None else shot.shapes.dense[row])
                 image = next(driver_images) if driver_images is not None else None
                 if image is not None:
-                    attach_driver(target, image, track.landmarks[track_rows[number]], shot.driver_neutral)
+                    attach_driver(target, image, track.landmarks[track_rows[number]], shot.driver_neutral,
+                                  shot.shapes.turn_of(row))
                 yield number, output(shot.renderer.render(target))
         finally:
             if driver_images is not None:  # a cancelled or failed render stops the decoding thread now
@@ -226,10 +227,12 @@ def _driver_neutral(driver: Driver, number: int | None) -> tuple[np.ndarray, np.
 
 
 def attach_driver(target: TargetFace, image: np.ndarray, landmarks: np.ndarray,
-                  neutral: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+                  neutral: tuple[np.ndarray, np.ndarray] | None = None, turn: float = 0.0) -> None:
     """Give the renderer the driver's frame and landmarks (for the inside of an opening mouth, and the
-    eyeballs of a still whose eyes are shut), and its neutral frame (``PreparedShot.driver_neutral``)."""
+    eyeballs of a still whose eyes are shut), its neutral frame (``PreparedShot.driver_neutral``) and its
+    yaw from that frame (``TargetShapes.turn_of``)."""
     if np.isfinite(landmarks).all():
         target.driver_image = image
         target.driver_landmarks = landmarks
         target.driver_neutral = neutral
+        target.driver_turn = turn

@@ -77,6 +77,16 @@ def test_a_head_gain_of_zero_keeps_the_face_from_turning_not_from_talking(bundle
     assert abs(turn) < 1.0 and mouth > 10.0
 
 
+def test_the_shapes_carry_the_drivers_own_turn_for_the_painters(bundled_face):
+    """The renderer's mouth painter asks how far the driver itself is turned (its mouth's far half hides),
+    not how far the still is shown turned: the shapes carry the driver's fitted yaw, held back or not."""
+    track = _turned_talking_driver(bundled_face, 45.0)
+    shapes = motion.MotionTransfer(MotionConfig(neutral="first"), bundled_face["landmarks"],
+                                   bundled_face["dense"]).transfer(track)
+    assert np.degrees(shapes.turn_of(0)) == pytest.approx(0.0, abs=0.5)
+    assert np.degrees(shapes.turn_of(1)) == pytest.approx(45.0, abs=2.0)
+
+
 @pytest.mark.slow
 def test_a_real_turn_is_fitted_as_the_nose_shows_it_and_held_back(bundled_face):
     """`styletalk_nice_clip1` turns about 40° from its neutral frame on frames 36-61 (where the warp creased

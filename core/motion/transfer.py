@@ -71,6 +71,11 @@ class TargetShapes:
     dense: np.ndarray | None  # (F, 478, 2)
     frame_numbers: np.ndarray  # (F,)
     neutral_frame: int | None = None  # the driver frame the motion is measured from (the whole track's)
+    turns: np.ndarray | None = None  # (F,) the driver's yaw from that frame (radians, ``HeadTurn.fit``)
+
+    def turn_of(self, row: int) -> float:
+        """The driver's yaw on ``row`` (radians); 0 where the shapes carry none."""
+        return 0.0 if self.turns is None else float(self.turns[row])
 
 
 class MotionTransfer:
@@ -159,7 +164,8 @@ class MotionTransfer:
             out68[out] = mpt.to_ibug68(dense)
         return TargetShapes(out68.astype(np.float32),
                             None if out_dense is None else out_dense.astype(np.float32),
-                            track.frame_numbers[rows], int(track.frame_numbers[neutral]))
+                            track.frame_numbers[rows], int(track.frame_numbers[neutral]),
+                            fitted[:, 0].astype(np.float32))
 
     # ------------------------------------------------------------------------------------ helpers
     def _dense_regions(self) -> np.ndarray:

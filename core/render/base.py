@@ -50,6 +50,7 @@ class TargetFace:
     # The driver's neutral frame and its 68 landmarks, the same for every frame of a shot: the painters take
     # the driver's skin colour and light from it (a frame's own skin round the mouth changes with the mouth).
     driver_neutral: tuple[np.ndarray, np.ndarray] | None = None
+    driver_turn: float = 0.0  # the driver's yaw from its neutral frame (radians; ``TargetShapes.turns``)
 
     @property
     def driver_frame(self) -> tuple[np.ndarray, np.ndarray] | None:

@@ -18,7 +18,6 @@ from .. import align
 from ..landmarks import ibug68
 from ..landmarks import mediapipe_topology as mpt
 from ..motion import LoopHalves, shut_eyes, with_lids_parted
-from ..motion.head_turn import HeadTurn
 from . import crop_frame, gaze, head_band
 from . import mesh as warp_mesh
 from . import eye_opening, mouth
@@ -73,7 +72,6 @@ class WarpRenderer:
         self.glasses_mode = glasses
         self.glasses: GlassesCarrier | None = None  # set by prepare() for the still
         self._neutral_skins = None  # (the driver's neutral image, its skin round the mouth, round each eye)
-        self._driver_turn = None  # (the driver's neutral landmarks, their HeadTurn)
 
     def describe(self) -> dict:
         return {"renderer": self.name, "checkpoint": None}
@@ -239,23 +237,13 @@ class WarpRenderer:
             return None
         image, landmarks = driver
         return mouth.DriverMouth(image, landmarks[60:68], landmarks[48:60],
-                                 self._driver_skins(target.driver_neutral)[0],
-                                 self._turn_of(landmarks, target.driver_neutral))
+                                 self._driver_skins(target.driver_neutral)[0], target.driver_turn)
 
     def _opened_eyes(self, control_dst: np.ndarray, driver, skins) -> list[Overlay]:
         if not self.eye_opener.shut:
             return []
         shown = None if driver is None else DriverEyes(driver[0], (driver[1][36:42], driver[1][42:48]), skins)
         return self.eye_opener.paint(control_dst, shown)
-
-    def _turn_of(self, landmarks: np.ndarray, neutral: tuple[np.ndarray, np.ndarray] | None) -> float:
-        """The driver's yaw (radians) from its neutral frame, fitted as the motion transfer fits it, for a
-        frame's 68 ``landmarks``; 0 without a neutral frame."""
-        if neutral is None:
-            return 0.0
-        if self._driver_turn is None or self._driver_turn[0] is not neutral[1]:
-            self._driver_turn = (neutral[1], HeadTurn(neutral[1]))
-        return float(self._driver_turn[1].fit_frames(np.asarray(landmarks)[None])[0, 0])
 
     def _driver_skins(self, neutral: tuple[np.ndarray, np.ndarray] | None):
         """The driver's skin round its mouth and round each eye on its neutral frame (worked out on the
