@@ -87,6 +87,32 @@ def test_the_shapes_carry_the_drivers_own_turn_for_the_painters(bundled_face):
     assert np.degrees(shapes.turn_of(1)) == pytest.approx(45.0, abs=2.0)
 
 
+def _far_eye_left_open(bundled_face, yaw_degrees: float):
+    """The bundled face at rest for six frames, then turned by ``yaw_degrees`` with its near eye shut and its
+    far eye (the one the turn narrowed more) left open, as the tracker reads a turned head's shut eyes."""
+    rest = _turned_talking_driver(bundled_face, 0.0).landmarks[0].astype(np.float64)
+    turned = _turned_talking_driver(bundled_face, yaw_degrees).landmarks[1].astype(np.float64)
+    widths = lambda points: np.linalg.norm(points[[39, 45]] - points[[36, 42]], axis=1)
+    near = int(np.argmax(widths(turned) / widths(rest)))
+    upper, lower = ([37, 38], [41, 40]) if near == 0 else ([43, 44], [47, 46])
+    turned[upper] = turned[lower]
+    frames = np.stack([rest] * 6 + [turned]).astype(np.float32)
+    return LandmarkTrack(frames, np.ones(7), np.arange(1, 8)), near
+
+
+def test_a_turned_drivers_far_eye_read_open_shuts_with_the_near_one_but_a_facing_wink_stays(bundled_face):
+    """A head turned far from the camera with both eyes shut: the tracker reads the far eye open (it is
+    foreshortened and half behind the nose), and the still winked. Past 35° the far eye follows the near
+    one; a driver facing the camera keeps its wink."""
+    still = bundled_face["landmarks"]
+    for yaw, wink in ((45.0, False), (10.0, True)):
+        track, near = _far_eye_left_open(bundled_face, yaw)
+        shapes = motion.MotionTransfer(MotionConfig(neutral="first"), still, bundled_face["dense"]).transfer(track)
+        opening = motion.eye_openness(shapes.landmarks[-1]) / motion.eye_openness(still)
+        assert opening[near] < 0.25, (yaw, opening)
+        assert (opening[1 - near] > 0.8) if wink else (opening[1 - near] < 0.25), (yaw, opening)
+
+
 @pytest.mark.slow
 def test_a_real_turn_is_fitted_as_the_nose_shows_it_and_held_back(bundled_face):
     """`styletalk_nice_clip1` turns about 40° from its neutral frame on frames 36-61 (where the warp creased

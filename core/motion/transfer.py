@@ -41,7 +41,8 @@ from ..landmarks.track import LandmarkTrack
 from .contours import (DENSE_INNER_LIPS, DENSE_LIDS, DENSE_LIP_RINGS, DENSE_OUTER_LIPS, EYES_68_LIDS, INNER_LIPS_68,
                        OUTER_LIPS_68)
 from .dense import interpolation_from_68
-from .eyes import eye_closing_targets, face_up, lid_skin, open_shut_lids, set_eye_opening, shut_eyes
+from .eyes import (eye_closing_targets, face_up, far_eye_as_near, lid_skin, open_shut_lids, set_eye_opening,
+                   shut_eyes)
 from .head_turn import HeadTurn, held_angle
 from .lip_push import lip_surround, outside_lips
 from .lips import LipThickness, uncross
@@ -142,12 +143,13 @@ class MotionTransfer:
             change68, change_dense = ((0.0, 0.0) if np.array_equal(shown[out], fitted[out])
                                       else turn.retarget(fitted[out], shown[out]))
             unposed = pose_free[out] + change68
+            opening = far_eye_as_near(eye_openness(drv[row]), open_reference, drv[row], drv[neutral], fitted[out, 0])
             if mode_absolute:
                 delta68 = align.apply(to_source, unposed).astype(np.float64) - self.src68
-                ratio = np.clip(eye_openness(drv[row]) / np.maximum(open_src, 1e-3), 0.0, 2.0)
+                ratio = np.clip(opening / np.maximum(open_src, 1e-3), 0.0, 2.0)
             else:
                 delta68 = lips68.scale(maps68.carry((unposed - drv[neutral]) @ link.T))
-                ratio = eye_closing_targets(eye_openness(drv[row]), open_reference, gains.eyes)
+                ratio = eye_closing_targets(opening, open_reference, gains.eyes)
             delta68 = delta68 * gain_of[self.labels68][:, None]
             head = align.scale_motion(align.compose(to_source, align.compose(pose, align.invert(to_source))),
                                       gains.head, centre)
