@@ -6,7 +6,7 @@ For each (still, clip) pair, every frame whose mouth is painted: the painted pix
 carried back into the driver's frame by the mouth's affine (``mouth.driver_mapping``), and the share of
 them that lands past the driver's outer lip corners, along the line between them, is the share taken from
 cheek or, past a turned face's edge, from the room behind it (the white wedge of docs/quality.md, "A
-driver's mouth seen from the side"). The engine takes the driver's pixels at ``driver_mouth_seen``'s weight,
+driver's mouth and eyes seen from the side"). The engine takes the driver's pixels at ``driver_mouth_seen``'s weight,
 so its share is that weight times the baseline's. Printed per pair: painted frames, the driver's largest
 turn on them, frames with more than ``--share`` of the mouth from outside the driver's, baseline and
 engine, the mean share of both, and the frames where the synthesised interior stands in, whole or in part.

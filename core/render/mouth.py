@@ -174,8 +174,8 @@ def driver_mouth_seen(turn: float, overshoot: float) -> float:
     edge; the one affine that carries that mouth onto a target turned less (``max_turn`` holds the still
     back) then reaches past the far corner, across the edge: the wall behind the driver was painted into the
     far half of the still's mouth as a white wedge (`styletalk_nice_clip1` from frame 32, 17° away;
-    docs/quality.md, "A driver's mouth seen from the side"). The synthesised interior stands in where a
-    turned driver's mouth is reached past its corners, and wherever the driver is turned far away (past
+    docs/quality.md, "A driver's mouth and eyes seen from the side"). The synthesised interior stands in
+    where a turned driver's mouth is reached past its corners, and wherever the driver is turned far away (past
     40-55°, where the tracker's own lips slip: frames 59-60 of that clip, 54° away, fit within them). A
     frontal driver keeps its own mouth, even where a nearly shut one makes the fit reach wide (it paints
     little then): the pearls' and the marble bust's drivers, frontal, reach 2-4 widths on shut frames."""
