@@ -1,6 +1,6 @@
 """Cross-reenactment quality of the warp renderer on real (still, clip) pairs, measured with dlib.
 
-    .venv/bin/python bench/quality.py [--frames 1-150] [--pairs STILL:CLIP ...]
+    .venv/bin/python bench/quality.py [--frames 1-150] [--pairs STILL:CLIP ...] [--cache DIR] [--json FILE]
 
 Prints, per pair, dlib identity distance to the still (same person < 0.6), the correlation of the
 output's mouth- and eye-opening curves with the driver's, and (in brackets) the correlation of dlib's
@@ -10,16 +10,15 @@ the two landmarkers disagree on a real video the output cannot follow dlib close
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 import time
 
-from portrait_animator.config import FrameRange
+from portrait_animator.config import FrameRange, RenderJob
 from portrait_animator.evaluate.cross_reenactment import measure_cross
 from portrait_animator.evaluate.dlib_instrument import DlibInstrument
-from shot import MEDIA
+from shot import MEDIA, pair_arguments, shared_pairs
 
 DEFAULT_PAIRS = [
     ("lp_s9_painting_mona_lisa.jpg", "lp_d10.mp4"),
@@ -32,12 +31,12 @@ DEFAULT_PAIRS = [
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = pair_arguments(__doc__.splitlines()[0])
     parser.add_argument("--frames", default="1-150")
-    parser.add_argument("--pairs", nargs="*", help="STILL:CLIP file names inside the shared media folders")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
-    pairs = [tuple(p.split(":", 1)) for p in args.pairs] if args.pairs else DEFAULT_PAIRS
+    pairs = shared_pairs(args, DEFAULT_PAIRS)
+    job = RenderJob(sources=[], driver="", cache_dir=args.cache)  # the pairs fill in the still and the driver
     instrument = DlibInstrument()
     rows = []
     print("mouth r and eyes r: dlib on the output against dlib on the driver; in brackets, dlib on the driver "
@@ -48,7 +47,7 @@ def main(argv=None) -> int:
     for still, clip in pairs:
         started = time.monotonic()
         result = measure_cross(os.path.join(MEDIA, "stills", still), os.path.join(MEDIA, "driving", clip),
-                               FrameRange.parse(args.frames), instrument=instrument)
+                               FrameRange.parse(args.frames), job=job, instrument=instrument)
         row = result.summary()
         row["seconds"] = round(time.monotonic() - started, 1)
         rows.append(row)
