@@ -10,7 +10,7 @@ import numpy as np
 from .. import align
 from ..landmarks import ibug68
 from .contours import EYES_68_LIDS, LoopHalves
-from .openness import eye_openness
+from .openness import eye_openness, eye_widths
 
 # Lids lowered together (looking down, a squint, the middle of a blink) are read unequally by the tracker:
 # on `lp_d3` looking down, one eye's points met while the other's stayed at 0.4-0.7 of its typical opening
@@ -65,11 +65,7 @@ def far_eye_as_near(opening: np.ndarray, reference: np.ndarray, frame68: np.ndar
     share = float(np.clip((abs(yaw) - FAR_EYE_TURN[0]) / (FAR_EYE_TURN[1] - FAR_EYE_TURN[0]), 0.0, 1.0))
     if share <= 0.0:
         return opening
-
-    def widths(points):
-        points = np.asarray(points, dtype=np.float64)
-        return np.linalg.norm(points[[39, 45]] - points[[36, 42]], axis=1)
-    far = int(np.argmin(widths(frame68) / np.maximum(widths(neutral68), 1e-9)))
+    far = int(np.argmin(eye_widths(frame68) / np.maximum(eye_widths(neutral68), 1e-9)))
     ratio = np.asarray(opening, dtype=np.float64) / np.maximum(reference, 1e-3)
     ratio[far] += share * (ratio[1 - far] - ratio[far])
     return ratio * np.maximum(reference, 1e-3)

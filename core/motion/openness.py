@@ -6,16 +6,22 @@ from __future__ import annotations
 import numpy as np
 
 
+def eye_widths(landmarks68: np.ndarray) -> np.ndarray:
+    """(..., 2) each eye's width, corner to corner (subject's right, left): what its opening is measured
+    against, and what a head turned away from the camera narrows most on its far eye."""
+    p = np.asarray(landmarks68, dtype=np.float64)
+    return np.linalg.norm(p[..., [39, 45], :] - p[..., [36, 42], :], axis=-1)
+
+
 def eye_openness(landmarks68: np.ndarray) -> np.ndarray:
     """(..., 2) eye-aspect ratios (subject's right, left): lid gap over eye width."""
     p = np.asarray(landmarks68, dtype=np.float64)
 
-    def ratio(c0, u1, u2, c1, l2, l1):
-        gap = np.linalg.norm(p[..., u1, :] - p[..., l1, :], axis=-1) + np.linalg.norm(
+    def gap(u1, u2, l2, l1):
+        return np.linalg.norm(p[..., u1, :] - p[..., l1, :], axis=-1) + np.linalg.norm(
             p[..., u2, :] - p[..., l2, :], axis=-1)
-        return gap / (2.0 * np.linalg.norm(p[..., c0, :] - p[..., c1, :], axis=-1) + 1e-9)
 
-    return np.stack([ratio(36, 37, 38, 39, 40, 41), ratio(42, 43, 44, 45, 46, 47)], axis=-1)
+    return np.stack([gap(37, 38, 40, 41), gap(43, 44, 46, 47)], axis=-1) / (2.0 * eye_widths(p) + 1e-9)
 
 
 def mouth_openness(landmarks68: np.ndarray) -> np.ndarray:
