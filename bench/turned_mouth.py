@@ -26,7 +26,7 @@ from portrait_animator.config import OutputConfig, RenderJob
 from portrait_animator.landmarks.track import rows_by_number
 from portrait_animator.pipeline import AnimatePipeline, attach_driver
 from portrait_animator.render.base import TargetFace
-from portrait_animator.render.mouth import driver_mapping, driver_mouth_seen
+from portrait_animator.render.mouth import along_lip_corners, driver_mapping, driver_mouth_seen
 from shot import MEDIA, pair_arguments, shared_pairs
 
 # Clips that turn more than 30° from their neutral frame (bench/driver_turns.py), two that turn about 20°,
@@ -52,10 +52,8 @@ def outside_share(alpha: np.ndarray, box, matrix: np.ndarray, outer: np.ndarray)
     if not len(xs):
         return 0.0
     back = align.apply(align.invert(matrix), np.stack([xs + x0 + 0.5, ys + y0 + 0.5], axis=1))
-    corners = np.asarray(outer, np.float64)[[0, 6]]
-    width = max(float(np.linalg.norm(corners[1] - corners[0])), 1e-6)
-    along = (back - corners[0]) @ ((corners[1] - corners[0]) / width)
-    return float(np.mean((along < 0.0) | (along > width)))
+    along = along_lip_corners(back, outer)
+    return float(np.mean((along < 0.0) | (along > 1.0)))
 
 
 def measure(still: str, clip: str, cache: str | None) -> dict:

@@ -159,13 +159,18 @@ def driver_mapping(upper: np.ndarray, lower: np.ndarray, driver: DriverMouth) ->
     # The target's inner lips at the eight iBUG inner-lip positions: 60-64 along the upper lip, 65-67 back.
     up, low = align.resample_arc(upper, 5), align.resample_arc(lower, 5)
     matrix = align.fit_affine(lip_edges(driver), np.vstack([up, low[3:0:-1]]))
-    corners = np.asarray(driver.outer, np.float64)[[0, 6]]  # iBUG 48 and 54
-    width = max(float(np.linalg.norm(corners[1] - corners[0])), 1e-6)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a target shut flat has no inverse
-        back = align.apply(align.invert(matrix), mouth_loop(upper, lower))
-        along = (back - corners[0]) @ ((corners[1] - corners[0]) / width)
-        reach = max(-float(along.min()), float(along.max()) - width, 0.0) / width
+        along = along_lip_corners(align.apply(align.invert(matrix), mouth_loop(upper, lower)), driver.outer)
+        reach = max(-float(along.min()), float(along.max()) - 1.0, 0.0)
     return matrix, reach if np.isfinite(reach) else float("inf")
+
+
+def along_lip_corners(points: np.ndarray, outer: np.ndarray) -> np.ndarray:
+    """Where ``points`` lie along the line between a mouth's outer lip corners (``outer``: iBUG 48-59, so
+    48 and 54 at its ends): 0 at the first corner, 1 at the second; outside 0..1 lies cheek."""
+    corners = np.asarray(outer, np.float64)[[0, 6]]
+    width = max(float(np.linalg.norm(corners[1] - corners[0])), 1e-6)
+    return (np.asarray(points, np.float64) - corners[0]) @ ((corners[1] - corners[0]) / width) / width
 
 
 def driver_mouth_seen(turn: float, overshoot: float) -> float:
